@@ -1,1 +1,11 @@
-Console.WriteLine("placeholder");
+using System.CommandLine;
+using Gatehouse.Cli;
+
+var root = new RootCommand("Gatehouse: an identity-aware gateway for Model Context Protocol servers.")
+{
+    ServeCommand.Create(),
+    CheckConfigCommand.Create(),
+    DemoCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync();

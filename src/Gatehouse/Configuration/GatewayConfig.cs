@@ -1,0 +1,105 @@
+using System.Collections.Frozen;
+using System.Net;
+
+namespace Gatehouse.Configuration;
+
+/// <summary>The whole gateway configuration, as read from YAML and validated. Immutable: a reload builds a new one.</summary>
+internal sealed record GatewayConfig
+{
+    public required ListenAddress Address { get; init; }
+    public bool InsecureServer { get; init; }
+    public string? CertificateFile { get; init; }
+    public string? CertificateKeyFile { get; init; }
+    public ListenAddress? MetricsAddress { get; init; }
+    public IReadOnlyList<string> CorsAllowedOrigins { get; init; } = [];
+    public IReadOnlyList<GatewayRoute> Routes { get; init; } = [];
+
+    /// <summary>The raw top-level policy node; compiled by the policy feature.</summary>
+    public object? Policy { get; init; }
+
+    public bool UsesTls => CertificateFile is not null;
+}
+
+/// <summary>A listen address such as <c>127.0.0.1:8080</c>, <c>[::1]:8080</c> or <c>:443</c> (every interface).</summary>
+internal sealed record ListenAddress(IPAddress? Host, int Port)
+{
+    /// <summary>True when only this machine can connect: plain HTTP is safe only there.</summary>
+    public bool IsLoopback => Host is not null && IPAddress.IsLoopback(Host);
+
+    public IPEndPoint ToEndPoint() => new(Host ?? IPAddress.IPv6Any, Port);
+
+    public override string ToString() => Host switch
+    {
+        null => $":{Port}",
+        { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } => $"[{Host}]:{Port}",
+        _ => $"{Host}:{Port}",
+    };
+}
+
+internal enum RouteKind
+{
+    /// <summary>An ordinary HTTP application.</summary>
+    Http,
+
+    /// <summary><c>mcp: {server: {}}</c>: an MCP server, inspected and protected as one.</summary>
+    McpServer,
+
+    /// <summary><c>mcp: {client: {}}</c>: a web app that acts as an MCP client for its users.</summary>
+    McpClient,
+}
+
+internal sealed record GatewayRoute
+{
+    /// <summary>Stable identifier: the <c>name</c> when given, else <c>route-N</c>.</summary>
+    public required string Id { get; init; }
+    public required int Index { get; init; }
+    public required Uri From { get; init; }
+    public string? Prefix { get; init; }
+    public string? Path { get; init; }
+    public string? PrefixRewrite { get; init; }
+    public required IReadOnlyList<Uri> To { get; init; }
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? LogoUrl { get; init; }
+    public RouteKind Kind { get; init; }
+    public McpServerConfig? McpServer { get; init; }
+    public bool AllowPublicUnauthenticatedAccess { get; init; }
+    public object? Policy { get; init; }
+
+    /// <summary>Total time allowed for a request; null means none.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Time allowed without any bytes moving; null means the default for the route kind.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
+    public IReadOnlyDictionary<string, string> SetRequestHeaders { get; init; } = FrozenDictionary<string, string>.Empty;
+    public IReadOnlyList<string> RemoveRequestHeaders { get; init; } = [];
+    public bool PreserveHostHeader { get; init; }
+    public bool TlsSkipVerify { get; init; }
+    public string? TlsCustomCaFile { get; init; }
+
+    /// <summary>The origin browsers send for pages served from this route: scheme://host[:port].</summary>
+    public string Origin => From.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
+
+    /// <summary>The public URL of this route's MCP endpoint (the resource a token is issued for).</summary>
+    public string PublicUrl
+    {
+        get
+        {
+            var basePath = (Path ?? Prefix ?? "/").TrimEnd('/');
+            var mcpPath = McpServer?.Path?.TrimStart('/');
+            var path = string.IsNullOrEmpty(mcpPath) ? basePath : basePath + "/" + mcpPath;
+            return Origin + (path.Length == 0 ? "/" : path);
+        }
+    }
+}
+
+internal sealed record McpServerConfig
+{
+    /// <summary>MCP messages are small; a bounded read lets the gateway judge every message (default 1 MiB).</summary>
+    public const long DefaultMaxRequestBytes = 1024 * 1024;
+
+    public long MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
+
+    /// <summary>Path of the MCP endpoint below the route, shown in listings.</summary>
+    public string? Path { get; init; }
+}

@@ -1,0 +1,126 @@
+using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Configuration;
+using Gatehouse.Observability;
+using Gatehouse.Proxy;
+using Microsoft.AspNetCore.Connections.Features;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Gatehouse.Hosting;
+
+/// <summary>How to start a gateway: from a file (watched for changes) or from a configuration built in code.</summary>
+internal sealed class GatewayHostOptions
+{
+    public string? ConfigPath { get; init; }
+
+    public GatewayConfig? Config { get; init; }
+
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+}
+
+internal static class GatewayHost
+{
+    private const string MetricsListenerItem = "gatehouse.metrics-listener";
+
+    /// <summary>Builds the gateway, not yet started. Throws <see cref="ConfigException"/> when the configuration is invalid.</summary>
+    public static WebApplication Build(GatewayHostOptions options)
+    {
+        var config = options.Config
+            ?? (options.ConfigPath is { } path ? YamlConfigReader.Load(path) : throw new ArgumentException("Give a ConfigPath or a Config.", nameof(options)));
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Gatehouse", Args = [] });
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Bodies of ordinary apps stream through unbounded; MCP routes are bounded by max_request_bytes.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Listen(config.Address.ToEndPoint(), listen =>
+            {
+                if (config.CertificateFile is { } certificateFile)
+                {
+                    listen.UseHttps(X509Certificate2.CreateFromPemFile(certificateFile, config.CertificateKeyFile));
+                }
+            });
+
+            if (config.MetricsAddress is { } metrics)
+            {
+                kestrel.Listen(metrics.ToEndPoint(), listen => listen.Use(next => connection =>
+                {
+                    connection.Items[MetricsListenerItem] = true;
+                    return next(connection);
+                }));
+            }
+        });
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        options.ConfigureLogging?.Invoke(builder.Logging);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<GatewayTelemetry>();
+        services.AddGatehouseProxy();
+        services.AddHostedService<ConfigWatcher>();
+        services.AddGatehouseOpenTelemetry(config);
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<GatewayState>().Apply(config);
+
+        app.UseMiddleware<AccessLogMiddleware>();
+        if (config.MetricsAddress is not null)
+        {
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(context => IsMetricsListener(context) && context.Request.Path == "/metrics");
+            app.Use((context, next) => IsMetricsListener(context)
+                ? TypedResults.NotFound().ExecuteAsync(context)
+                : next(context));
+        }
+
+        app.UseRouting();
+        app.UseRequestTimeouts();
+        app.MapHealthEndpoints();
+        app.MapGatehouseProxy();
+        return app;
+    }
+
+    private static bool IsMetricsListener(HttpContext context) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(MetricsListenerItem) == true;
+
+    private static void AddGatehouseOpenTelemetry(this IServiceCollection services, GatewayConfig config)
+    {
+        // Exporters are only wired when something reads them: an idle MeterProvider still costs on every request.
+        var otlp = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        if (config.MetricsAddress is null && !otlp)
+        {
+            return;
+        }
+
+        var telemetry = services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("gatehouse"));
+        telemetry.WithMetrics(metrics =>
+        {
+            metrics.AddMeter(GatewayTelemetry.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http")
+                .AddRuntimeInstrumentation();
+            if (config.MetricsAddress is not null)
+            {
+                metrics.AddPrometheusExporter();
+            }
+
+            if (otlp)
+            {
+                metrics.AddOtlpExporter();
+            }
+        });
+
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(GatewayTelemetry.Name, "Yarp.ReverseProxy")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddOtlpExporter());
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Gatehouse.Observability;
+
+/// <summary>The proxy's own OpenTelemetry sources: one ActivitySource and one Meter for the area.</summary>
+internal sealed class GatewayTelemetry : IDisposable
+{
+    public const string Name = "Gatehouse.Proxy";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    private readonly Meter _meter;
+
+    public GatewayTelemetry(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(Name);
+        Requests = _meter.CreateCounter<long>("gatehouse.proxy.requests", "{request}", "Requests handled, by route and status code.");
+        Duration = _meter.CreateHistogram<double>("gatehouse.proxy.request.duration", "s", "Time from request start to the end of the response, by route.");
+        ConfigReloads = _meter.CreateCounter<long>("gatehouse.config.reloads", "{reload}", "Configuration reloads, by outcome.");
+    }
+
+    public Counter<long> Requests { get; }
+
+    public Histogram<double> Duration { get; }
+
+    public Counter<long> ConfigReloads { get; }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,67 @@
+using System.Collections.Frozen;
+using Gatehouse.Configuration;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// The configuration currently in force. A reload swaps the whole snapshot atomically: requests already in flight
+/// keep the snapshot they started with, so open streams are not disturbed by a change.
+/// </summary>
+internal sealed class GatewayState(InMemoryConfigProvider proxyConfig, TimeProvider timeProvider)
+{
+    private volatile GatewaySnapshot? _current;
+
+    public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("No configuration has been loaded yet.");
+
+    public bool IsLoaded => _current is not null;
+
+    public DateTimeOffset LoadedAt { get; private set; }
+
+    public void Apply(GatewayConfig config)
+    {
+        var snapshot = GatewaySnapshot.Create(config);
+        var (routes, clusters) = YarpConfigBuilder.Build(config);
+        _current = snapshot;
+        LoadedAt = timeProvider.GetUtcNow();
+        proxyConfig.Update(routes, clusters);
+    }
+}
+
+/// <summary>A configuration with its lookups precomputed, so that the request path only reads frozen collections.</summary>
+internal sealed class GatewaySnapshot
+{
+    private GatewaySnapshot(GatewayConfig config, FrozenDictionary<string, CompiledRoute> routes)
+    {
+        Config = config;
+        Routes = routes;
+    }
+
+    public GatewayConfig Config { get; }
+
+    public FrozenDictionary<string, CompiledRoute> Routes { get; }
+
+    public static GatewaySnapshot Create(GatewayConfig config)
+    {
+        // Origins that may drive an MCP server from a browser (MCP Streamable HTTP, "Security Warning": servers
+        // must validate Origin to prevent DNS rebinding): the gateway's own client apps and the configured list.
+        var sharedOrigins = config.Routes
+            .Where(r => r.Kind == RouteKind.McpClient)
+            .Select(r => r.Origin)
+            .Concat(config.CorsAllowedOrigins)
+            .ToList();
+
+        var routes = config.Routes.ToFrozenDictionary(
+            r => r.Id,
+            r => new CompiledRoute(r, sharedOrigins.Append(r.Origin).ToFrozenSet(StringComparer.OrdinalIgnoreCase)),
+            StringComparer.Ordinal);
+        return new GatewaySnapshot(config, routes);
+    }
+}
+
+internal sealed record CompiledRoute(GatewayRoute Route, FrozenSet<string> AllowedOrigins)
+{
+    public bool IsMcpServer => Route.Kind == RouteKind.McpServer;
+
+    public long MaxRequestBytes => Route.McpServer?.MaxRequestBytes ?? McpServerConfig.DefaultMaxRequestBytes;
+}

@@ -1,0 +1,134 @@
+using System.Text.Json;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// JSON-RPC 2.0 error responses for MCP routes. MCP clients parse every answer on an MCP endpoint as JSON-RPC, so
+/// errors the gateway produces itself are JSON-RPC too (JSON-RPC 2.0 §5.1), echoing the request id when it is known.
+/// </summary>
+internal static class JsonRpcErrors
+{
+    /// <summary>JSON-RPC 2.0 §5.1: the JSON sent is not a valid Request object.</summary>
+    public const int InvalidRequest = -32600;
+
+    /// <summary>Implementation-defined server error range (JSON-RPC 2.0 §5.1): the gateway could not reach the server.</summary>
+    public const int UpstreamUnavailable = -32001;
+
+    /// <summary>The upstream did not answer in time.</summary>
+    public const int UpstreamTimeout = -32002;
+
+    public static async Task WriteAsync(HttpContext context, int httpStatus, int code, string message)
+    {
+        var response = context.Response;
+        response.StatusCode = httpStatus;
+        response.ContentType = "application/json";
+        response.Headers.CacheControl = "no-store";
+
+        var rawId = context.Features.Get<McpRequestFeature>()?.RawId;
+        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteString("jsonrpc"u8, "2.0"u8);
+        writer.WritePropertyName("id"u8);
+        if (rawId is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            writer.WriteRawValue(rawId, skipInputValidation: true);
+        }
+
+        writer.WriteStartObject("error"u8);
+        writer.WriteNumber("code"u8, code);
+        writer.WriteString("message"u8, message);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        // Not the request's token: after a route timeout it is already cancelled, and the answer must still go out.
+        await writer.FlushAsync(CancellationToken.None);
+        await response.BodyWriter.FlushAsync(CancellationToken.None);
+    }
+
+    /// <summary>An RFC 9457 problem document, for errors the gateway produces on routes that are not MCP servers.</summary>
+    public static async Task WriteProblemAsync(HttpContext context, int httpStatus, string title, string detail)
+    {
+        var response = context.Response;
+        response.StatusCode = httpStatus;
+        response.ContentType = "application/problem+json";
+        response.Headers.CacheControl = "no-store";
+        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, "https://tools.ietf.org/html/rfc9110#section-15.6." + (httpStatus == StatusCodes.Status504GatewayTimeout ? "5" : "3"));
+        writer.WriteString("title"u8, title);
+        writer.WriteNumber("status"u8, httpStatus);
+        writer.WriteString("detail"u8, detail);
+        writer.WriteEndObject();
+        await writer.FlushAsync(CancellationToken.None);
+        await response.BodyWriter.FlushAsync(CancellationToken.None);
+    }
+}
+
+/// <summary>What the gateway read from an MCP request body (the bounded JSON-RPC read).</summary>
+internal sealed class McpRequestFeature
+{
+    /// <summary>The <c>id</c> member as raw JSON (a number or a string), or null for notifications and batches.</summary>
+    public string? RawId { get; init; }
+
+    /// <summary>The JSON-RPC <c>method</c>, when the body is a single message.</summary>
+    public string? Method { get; init; }
+
+    public int BodyLength { get; init; }
+
+    /// <summary>
+    /// Reads the top-level <c>id</c> and <c>method</c> of a single JSON-RPC message. Anything that is not a JSON
+    /// object (a batch, or not JSON at all) yields an empty result: the upstream decides what to make of it.
+    /// </summary>
+    public static McpRequestFeature Parse(ReadOnlySpan<byte> body)
+    {
+        string? rawId = null;
+        string? method = null;
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return new McpRequestFeature { BodyLength = body.Length };
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType is JsonTokenType.Number or JsonTokenType.String)
+                    {
+                        rawId = System.Text.Encoding.UTF8.GetString(body.Slice((int)reader.TokenStartIndex, (int)(reader.BytesConsumed - reader.TokenStartIndex)));
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                else if (reader.ValueTextEquals("method"u8))
+                {
+                    reader.Read();
+                    method = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed JSON is the upstream's to reject (and, with policies, the inspector's); keep what was read.
+        }
+
+        return new McpRequestFeature { RawId = rawId, Method = method, BodyLength = body.Length };
+    }
+}

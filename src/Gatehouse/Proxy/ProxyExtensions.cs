@@ -1,0 +1,52 @@
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.SessionAffinity;
+
+namespace Gatehouse.Proxy;
+
+internal static class ProxyExtensions
+{
+    public static IServiceCollection AddGatehouseProxy(this IServiceCollection services)
+    {
+        services.AddSingleton<GatewayState>();
+        services.AddReverseProxy()
+            .LoadFromMemory([], [])
+            .AddTransforms(context => context.AddResponseTransform(StartEventStreamAsync));
+        services.AddSingleton<IForwarderHttpClientFactory, CustomCaForwarderHttpClientFactory>();
+        services.AddSingleton<ISessionAffinityPolicy, McpSessionAffinityPolicy>();
+        services.AddRequestTimeouts();
+        services.AddProblemDetails();
+        return services;
+    }
+
+    /// <summary>
+    /// An event stream's headers go to the client as soon as the upstream sends them. YARP would otherwise hold them
+    /// until the first event, and an MCP GET stream may sit without events for hours while its client waits.
+    /// </summary>
+    private static async ValueTask StartEventStreamAsync(ResponseTransformContext context)
+    {
+        if (context.ProxyResponse?.Content.Headers.ContentType?.MediaType == "text/event-stream")
+        {
+            // StartAsync alone only buffers the headers in Kestrel; a flush puts them on the wire.
+            await context.HttpContext.Response.Body.FlushAsync(context.CancellationToken);
+        }
+    }
+
+    /// <summary>Maps every configured route through YARP, with the MCP checks in front of the forwarder.</summary>
+    public static IEndpointRouteBuilder MapGatehouseProxy(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapReverseProxy(proxy =>
+        {
+            proxy.UseMiddleware<ForwarderErrorResponder>();
+            proxy.UseMiddleware<McpRequestGuard>();
+            proxy.UseSessionAffinity();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
+
+        // No route serves this host and path.
+        endpoints.MapFallback((HttpContext context) => TypedResults.Problem(
+            $"No route serves {context.Request.Host}{context.Request.Path}.", statusCode: StatusCodes.Status404NotFound, title: "Not Found"));
+        return endpoints;
+    }
+}

@@ -1,0 +1,111 @@
+using Gatehouse.Configuration;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>Translates Gatehouse routes into YARP routes and clusters; YARP does the forwarding itself.</summary>
+internal static class YarpConfigBuilder
+{
+    public const string CustomCaMetadataKey = "gatehouse.tls_custom_ca_file";
+    public const string IdentityHeader = "X-Gatehouse-Jwt-Assertion";
+
+    /// <summary>
+    /// MCP streams (GET SSE, long tool calls) stay open as long as both ends want, so MCP server routes get no idle
+    /// limit unless one is configured. YARP needs a finite value; this is the largest a timer accepts (~24.8 days).
+    /// </summary>
+    private static readonly TimeSpan s_noIdleLimit = TimeSpan.FromMilliseconds(int.MaxValue - 1);
+
+    public static (IReadOnlyList<RouteConfig> Routes, IReadOnlyList<ClusterConfig> Clusters) Build(GatewayConfig config)
+    {
+        var routes = new List<RouteConfig>(config.Routes.Count);
+        var clusters = new List<ClusterConfig>(config.Routes.Count);
+        foreach (var route in config.Routes)
+        {
+            routes.Add(BuildRoute(route));
+            clusters.Add(BuildCluster(route));
+        }
+
+        return (routes, clusters);
+    }
+
+    private static RouteConfig BuildRoute(GatewayRoute route)
+    {
+        // A `from` without an explicit port matches the host on any port, as ASP.NET Core host matching does.
+        var host = route.From.IsDefaultPort ? route.From.IdnHost : $"{route.From.IdnHost}:{route.From.Port}";
+        var path = route.Path ?? (route.Prefix is { } prefix ? prefix.TrimEnd('/') + "/{**gatehouse-rest}" : "/{**gatehouse-rest}");
+
+        var transforms = new List<IReadOnlyDictionary<string, string>>
+        {
+            // Nobody but Gatehouse may assert an identity to an upstream: drop any copy a client sent.
+            new Dictionary<string, string> { ["RequestHeaderRemove"] = IdentityHeader },
+            new Dictionary<string, string> { ["RequestHeaderRemove"] = "X-Pomerium-Jwt-Assertion" },
+        };
+
+        if (route.Prefix is { } matched && route.PrefixRewrite is { } rewrite)
+        {
+            transforms.Add(new Dictionary<string, string> { ["PathRemovePrefix"] = matched.TrimEnd('/') });
+            if (rewrite != "/")
+            {
+                transforms.Add(new Dictionary<string, string> { ["PathPrefix"] = rewrite.TrimEnd('/') });
+            }
+        }
+
+        foreach (var (name, value) in route.SetRequestHeaders)
+        {
+            transforms.Add(new Dictionary<string, string> { ["RequestHeader"] = name, ["Set"] = value });
+        }
+
+        foreach (var name in route.RemoveRequestHeaders)
+        {
+            transforms.Add(new Dictionary<string, string> { ["RequestHeaderRemove"] = name });
+        }
+
+        if (route.PreserveHostHeader)
+        {
+            transforms.Add(new Dictionary<string, string> { ["RequestHeaderOriginalHost"] = "true" });
+        }
+
+        return new RouteConfig
+        {
+            RouteId = route.Id,
+            ClusterId = route.Id,
+            // First matching route wins, in the order of the file, as in Pomerium.
+            Order = route.Index,
+            Match = new RouteMatch { Hosts = [host], Path = path },
+            Timeout = route.Timeout,
+            Transforms = transforms,
+        };
+    }
+
+    private static ClusterConfig BuildCluster(GatewayRoute route)
+    {
+        var destinations = new Dictionary<string, DestinationConfig>(route.To.Count, StringComparer.Ordinal);
+        for (var i = 0; i < route.To.Count; i++)
+        {
+            destinations[$"d{i}"] = new DestinationConfig { Address = route.To[i].AbsoluteUri };
+        }
+
+        var idle = route.IdleTimeout ?? (route.Kind == RouteKind.McpServer ? s_noIdleLimit : (TimeSpan?)null);
+        return new ClusterConfig
+        {
+            ClusterId = route.Id,
+            Destinations = destinations,
+            LoadBalancingPolicy = route.To.Count > 1 ? "RoundRobin" : null,
+            SessionAffinity = route.To.Count > 1 && route.Kind == RouteKind.McpServer
+                ? new SessionAffinityConfig { Enabled = true, Policy = McpSessionAffinityPolicy.PolicyName, AffinityKeyName = "Mcp-Session-Id" }
+                : null,
+            HttpClient = new HttpClientConfig
+            {
+                DangerousAcceptAnyServerCertificate = route.TlsSkipVerify,
+            },
+            HttpRequest = new ForwarderRequestConfig
+            {
+                ActivityTimeout = idle,
+                // Buffering would hold SSE events back; every event must reach the client as it arrives.
+                AllowResponseBuffering = false,
+            },
+            Metadata = route.TlsCustomCaFile is { } ca ? new Dictionary<string, string> { [CustomCaMetadataKey] = ca } : null,
+        };
+    }
+}

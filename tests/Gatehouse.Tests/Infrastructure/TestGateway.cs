@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using Gatehouse.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Tests.Infrastructure;
+
+/// <summary>
+/// The real gateway on 127.0.0.1:0, configured from a YAML file that a test writes (and may rewrite to test live
+/// reload). Log entries are captured so tests can assert on the access log and on the absence of errors.
+/// </summary>
+internal sealed class TestGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _directory;
+
+    private TestGateway(WebApplication app, string directory, string configPath, LogSink logs)
+    {
+        _app = app;
+        _directory = directory;
+        ConfigPath = configPath;
+        Logs = logs;
+        BaseUri = new Uri(app.Urls.First());
+        Client = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public Uri BaseUri { get; }
+
+    public HttpClient Client { get; }
+
+    public string ConfigPath { get; }
+
+    public LogSink Logs { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts a gateway. Write routes with <c>from: http://127.0.0.1</c> (any port); the address is filled in.</summary>
+    public static async Task<TestGateway> StartAsync(string routesYaml, string? extraTopLevelYaml = null)
+    {
+        var directory = Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
+        var configPath = Path.Combine(directory, "gatehouse.yaml");
+        await File.WriteAllTextAsync(configPath, Compose(routesYaml, extraTopLevelYaml), TestContext.Current.CancellationToken);
+        var logs = new LogSink();
+        var app = GatewayHost.Build(new GatewayHostOptions
+        {
+            ConfigPath = configPath,
+            ConfigureLogging = logging =>
+            {
+                logging.ClearProviders();
+                logging.SetMinimumLevel(LogLevel.Information);
+                logging.AddProvider(logs);
+            },
+        });
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return new TestGateway(app, directory, configPath, logs);
+    }
+
+    public static string Compose(string routesYaml, string? extraTopLevelYaml = null) =>
+        $"""
+        address: 127.0.0.1:0
+        {extraTopLevelYaml}
+        routes:
+        {routesYaml}
+        """;
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(stop.Token);
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Collects log entries from every category, for assertions.</summary>
+internal sealed class LogSink : ILoggerProvider
+{
+    public ConcurrentQueue<LogEntry> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new SinkLogger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    public IEnumerable<LogEntry> Errors => Entries.Where(e => e.Level >= LogLevel.Error || e.Exception is not null);
+
+    private sealed class SinkLogger(LogSink sink, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Entries.Enqueue(new LogEntry(category, logLevel, eventId.Id, formatter(state, exception), exception));
+    }
+}
+
+internal sealed record LogEntry(string Category, LogLevel Level, int EventId, string Message, Exception? Exception);
