@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# Measures one MCP `tools/call` round trip through Gatehouse, against the echo server reached directly and through
+# nginx. Installs nginx and wrk if missing, builds Release, starts every server on 127.0.0.1, runs wrk, writes
+# bench/results/latest.md (and prints it), and stops everything it started. See docs/performance.md.
+#
+#   bench/run.sh
+#
+# Knobs (environment):
+#   BENCH_DURATION=10          seconds measured per target and concurrency
+#   BENCH_WARMUP=2             seconds of unmeasured load before each measurement
+#   BENCH_CONNECTIONS="1 16 64"
+#   BENCH_ACCESS_LOG=1         also measure a second Gatehouse with its access log on (target gatehouse+log)
+#   BENCH_PIN=auto             1: wrk on BENCH_LOAD_CPU, every server on BENCH_SERVER_CPU (auto: 1 when nproc >= 2)
+#   BENCH_LOAD_CPU=0 BENCH_SERVER_CPU=1
+#   BENCH_NGINX_WORKERS        default 1 when pinned (one server core), auto otherwise
+#   BENCH_GATEHOUSE_ENV=""     extra VAR=value pairs for the Gatehouse processes only, e.g. "DOTNET_gcServer=0"
+#   BENCH_BUILD=1              0 skips `dotnet build` (use the binaries already built)
+#   BENCH_OUTPUT=bench/results/latest.md
+#   BENCH_PORT_BASE=18080      Gatehouse = base, echo = base+1, nginx = base+2, Gatehouse with access log = base+3
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-"1 16 64"}
+ACCESS_LOG=${BENCH_ACCESS_LOG:-1}
+GATEHOUSE_ENV=${BENCH_GATEHOUSE_ENV:-}
+BUILD=${BENCH_BUILD:-1}
+OUTPUT=${BENCH_OUTPUT:-$ROOT/bench/results/latest.md}
+PORT_BASE=${BENCH_PORT_BASE:-18080}
+GATEHOUSE_PORT=$PORT_BASE
+ECHO_PORT=$((PORT_BASE + 1))
+NGINX_PORT=$((PORT_BASE + 2))
+GATEHOUSE_LOG_PORT=$((PORT_BASE + 3))
+LOAD_CPU=${BENCH_LOAD_CPU:-0}
+SERVER_CPU=${BENCH_SERVER_CPU:-1}
+PIN=${BENCH_PIN:-auto}
+if [[ $PIN == auto ]]; then
+    PIN=$(( $(nproc) >= 2 ? 1 : 0 ))
+fi
+NGINX_WORKERS=${BENCH_NGINX_WORKERS:-$([[ $PIN == 1 ]] && echo 1 || echo auto)}
+
+ECHO_DLL=$ROOT/bench/Gatehouse.Bench.EchoServer/bin/Release/net10.0/Gatehouse.Bench.EchoServer.dll
+GATEHOUSE_DLL=$ROOT/src/Gatehouse/bin/Release/net10.0/gatehouse.dll
+LUA_SCRIPT=$ROOT/bench/mcp-tools-call.lua
+export BENCH_BODY_FILE=$ROOT/bench/mcp-tools-call.json
+# The echo tool's answer, as the JSON-RPC result carries it: checked once per target before any measurement.
+EXPECTED_RESULT='"content":[{"type":"text","text":"The quick brown fox jumps over the lazy dog"}]'
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
+# nginx workers drop root for an unprivileged user, which must be able to reach the temp paths below.
+chmod 755 "$WORK"
+PIDS=()
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+die() {
+    printf '\n[bench] FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+cleanup() {
+    local status=$?
+    # Stop only what this script started, by process id, newest first.
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        kill -TERM "${PIDS[i]}" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    if ((status != 0)); then
+        for f in "$WORK"/*.out "$WORK"/nginx/error.log; do
+            [[ -s $f ]] || continue
+            printf '\n[bench] --- last lines of %s ---\n' "$(basename "$f")" >&2
+            tail -n 20 "$f" >&2
+        done
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The load generator gets one core and the servers the other, so that wrk never competes with what it measures
+# and every proxy shares one core with the upstream it proxies (see docs/performance.md).
+SERVER_PIN=()
+LOAD_PIN=()
+if [[ $PIN == 1 ]]; then
+    SERVER_PIN=(taskset -c "$SERVER_CPU")
+    LOAD_PIN=(taskset -c "$LOAD_CPU")
+fi
+
+# --- 1. tools -------------------------------------------------------------------------------------------------------
+
+ensure_packages() {
+    local missing=()
+    command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v taskset >/dev/null || missing+=(util-linux)
+    ((${#missing[@]} == 0)) && return 0
+
+    local sudo=()
+    [[ $EUID -ne 0 ]] && sudo=(sudo)
+    log "installing ${missing[*]}"
+    # Debian starts a freshly installed nginx on 0.0.0.0:80 unless policy-rc.d forbids it; nothing here may
+    # listen beyond loopback, so forbid it for the duration of the install when no policy is in place.
+    local policy=/usr/sbin/policy-rc.d added_policy=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+        "${sudo[@]}" chmod +x "$policy"
+        added_policy=1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # `apt-get update` only when the package lists cannot satisfy the install.
+    if ! "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; then
+        "${sudo[@]}" apt-get update
+        "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+    fi
+    ((added_policy)) && "${sudo[@]}" rm -f "$policy"
+    return 0
+}
+
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# --- 2. build -------------------------------------------------------------------------------------------------------
+
+build() {
+    local project=$1
+    for attempt in 1 2 3 4; do
+        # Other builds may hold files in obj/ for a moment: retry instead of failing on a lock.
+        if dotnet build -c Release --nologo -v quiet "$ROOT/$project" >"$WORK/build.log" 2>&1; then
+            return 0
+        fi
+        if ! grep -qE 'MSB3026|MSB3027|MSB3021|being used by another process|lock' "$WORK/build.log" || ((attempt == 4)); then
+            cat "$WORK/build.log" >&2
+            die "dotnet build $project"
+        fi
+        log "build of $project hit a file lock, retrying ($attempt)"
+        sleep $((attempt * 3))
+    done
+}
+
+# --- 3. servers -----------------------------------------------------------------------------------------------------
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Starts a server in the background; env and taskset exec what they run, so $! is the server's own process id.
+start() {
+    local name=$1
+    shift
+    "${SERVER_PIN[@]}" "$@" >"$WORK/$name.out" 2>&1 &
+    PIDS+=($!)
+    log "started $name (pid $!)"
+}
+
+# Waits for an HTTP answer (any status) from URL while the process that should serve it is alive.
+wait_ready() {
+    local name=$1 url=$2 pid=${PIDS[-1]}
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || die "$name exited during start-up"
+        curl -s -o /dev/null --max-time 1 "$url" && return 0
+        sleep 0.1
+    done
+    die "$name did not answer $url within 30 s"
+}
+
+write_gatehouse_config() {
+    cat >"$1" <<EOF
+address: 127.0.0.1:$2
+routes:
+  - name: echo
+    from: http://127.0.0.1
+    prefix: /mcp
+    to: http://127.0.0.1:$ECHO_PORT
+    allow_public_unauthenticated_access: true
+    mcp:
+      server: {}
+EOF
+}
+
+write_nginx_config() {
+    mkdir -p "$WORK/nginx/temp"
+    cat >"$WORK/nginx/nginx.conf" <<EOF
+# Generated by bench/run.sh. A plain reverse proxy with the settings that suit MCP (no buffering, so SSE events
+# pass as they arrive) and an upstream keep-alive pool, which is what YARP does by default.
+daemon off;
+worker_processes $NGINX_WORKERS;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events {
+    worker_connections 1024;
+}
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/temp/body;
+    proxy_temp_path $WORK/nginx/temp/proxy;
+    fastcgi_temp_path $WORK/nginx/temp/fastcgi;
+    uwsgi_temp_path $WORK/nginx/temp/uwsgi;
+    scgi_temp_path $WORK/nginx/temp/scgi;
+    # nginx closes a keep-alive connection after 1000 requests by default; Kestrel does not. Same rule for both.
+    keepalive_requests 1000000;
+    upstream echo {
+        server 127.0.0.1:$ECHO_PORT;
+        keepalive 128;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            proxy_pass http://echo;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            proxy_request_buffering off;
+        }
+    }
+}
+EOF
+}
+
+# One tools/call with curl: it must answer 200 with the echoed text, or nothing is measured.
+verify() {
+    local name=$1 url=$2 status
+    status=$(curl -sS -o "$WORK/verify-$name.body" -w '%{http_code}' --max-time 10 -X POST "$url" \
+        -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+        -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' \
+        --data-binary "@$BENCH_BODY_FILE") || die "$name: curl could not reach $url"
+    if [[ $status != 2* ]] || ! grep -qF "$EXPECTED_RESULT" "$WORK/verify-$name.body"; then
+        die "$name: POST $url answered $status, not a 2xx with the echoed text:"$'\n'"$(head -c 2000 "$WORK/verify-$name.body")"
+    fi
+    log "verified $name: $status, echoed text present"
+}
+
+# --- 4. load --------------------------------------------------------------------------------------------------------
+
+# Runs wrk and prints the BENCH line; fails the run on any non-2xx answer.
+run_wrk() {
+    local name=$1 url=$2 connections=$3 seconds=$4 out
+    out=$("${LOAD_PIN[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$LUA_SCRIPT" "$url" 2>&1) || die "wrk failed against $name: $out"
+    printf '### %s, %s connection(s), %s s\n%s\n\n' "$name" "$connections" "$seconds" "$out" >>"$WORK/wrk.txt"
+    local line
+    line=$(grep '^BENCH ' <<<"$out") || die "wrk printed no BENCH line for $name: $out"
+    if grep -q 'Non-2xx' <<<"$out" || ! grep -q ' status_errors=0 ' <<<"$line"; then
+        die "$name answered non-2xx under load ($connections connections):"$'\n'"$out"
+    fi
+    printf '%s\n' "$line"
+}
+
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# --- main -----------------------------------------------------------------------------------------------------------
+
+started_at=$(date +%s)
+ensure_packages
+command -v dotnet >/dev/null || die "the .NET SDK is not on PATH (global.json pins the version)"
+
+if [[ $BUILD == 1 ]]; then
+    log "building Release"
+    build src/Gatehouse/Gatehouse.csproj
+    build bench/Gatehouse.Bench.EchoServer/Gatehouse.Bench.EchoServer.csproj
+fi
+[[ -f $GATEHOUSE_DLL && -f $ECHO_DLL ]] || die "Release binaries missing; run without BENCH_BUILD=0"
+
+for port in "$GATEHOUSE_PORT" "$ECHO_PORT" "$NGINX_PORT" "$GATEHOUSE_LOG_PORT"; do
+    port_in_use "$port" && die "port $port on 127.0.0.1 is in use; pick other ports with BENCH_PORT_BASE"
+done
+
+# A Gatehouse without a console access log (the benchmark setting), and one with it (its default).
+read -r -a gatehouse_env <<<"$GATEHOUSE_ENV"
+write_gatehouse_config "$WORK/gatehouse.yaml" "$GATEHOUSE_PORT"
+write_gatehouse_config "$WORK/gatehouse-log.yaml" "$GATEHOUSE_LOG_PORT"
+write_nginx_config
+
+start echo dotnet exec "$ECHO_DLL" --urls "http://127.0.0.1:$ECHO_PORT"
+wait_ready echo "http://127.0.0.1:$ECHO_PORT/mcp"
+start gatehouse env Logging__LogLevel__Default=Warning "${gatehouse_env[@]}" \
+    dotnet exec "$GATEHOUSE_DLL" serve --config "$WORK/gatehouse.yaml"
+wait_ready gatehouse "http://127.0.0.1:$GATEHOUSE_PORT/healthz"
+start nginx "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
+wait_ready nginx "http://127.0.0.1:$NGINX_PORT/"
+
+TARGETS=(direct gatehouse nginx)
+declare -A URL=(
+    [direct]="http://127.0.0.1:$ECHO_PORT/mcp"
+    [gatehouse]="http://127.0.0.1:$GATEHOUSE_PORT/mcp"
+    [nginx]="http://127.0.0.1:$NGINX_PORT/mcp"
+)
+if [[ $ACCESS_LOG == 1 ]]; then
+    # The access log goes to a file, as a service manager or container runtime would take it, not to a terminal.
+    start gatehouse-log env Logging__LogLevel__Default=Information "${gatehouse_env[@]}" \
+        dotnet exec "$GATEHOUSE_DLL" serve --config "$WORK/gatehouse-log.yaml"
+    wait_ready gatehouse-log "http://127.0.0.1:$GATEHOUSE_LOG_PORT/healthz"
+    TARGETS+=(gatehouse+log)
+    URL[gatehouse+log]="http://127.0.0.1:$GATEHOUSE_LOG_PORT/mcp"
+fi
+
+for target in "${TARGETS[@]}"; do
+    verify "$target" "${URL[$target]}"
+done
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+: >"$WORK/results.tsv"
+for connections in $CONNECTIONS; do
+    for target in "${TARGETS[@]}"; do
+        log "$target, $connections connection(s): ${WARMUP} s warm-up, ${DURATION} s measured"
+        if ((WARMUP > 0)); then
+            run_wrk "$target (warm-up)" "${URL[$target]}" "$connections" "$WARMUP" >/dev/null
+        fi
+        line=$(run_wrk "$target" "${URL[$target]}" "$connections" "$DURATION")
+        errors=$(($(field connect_errors "$line") + $(field read_errors "$line") + $(field write_errors "$line") + $(field timeouts "$line")))
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$connections" "$target" "$(field rps "$line")" \
+            "$(field p50_us "$line")" "$(field p99_us "$line")" "$errors" "$(field requests "$line")" >>"$WORK/results.tsv"
+        log "  $(cut -d' ' -f2-7 <<<"$line")"
+    done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- report ---------------------------------------------------------------------------------------------------------
+
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+mem_total=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+os_name=$(. /etc/os-release && echo "$PRETTY_NAME")
+dotnet_runtime=$(dotnet --list-runtimes | awk '/^Microsoft.AspNetCore.App 10\./ { v = $2 } END { print v }')
+nginx_version=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$ROOT" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
+
+{
+    echo "# Gatehouse benchmark: MCP tools/call round trip"
+    echo
+    echo "Generated by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit. See docs/performance.md."
+    echo
+    echo "- Machine: $(nproc) CPUs ($cpu_model), $mem_total RAM, $os_name, kernel $(uname -r)"
+    echo "- Software: .NET $dotnet_runtime (SDK $(dotnet --version)), $nginx_version, $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)"
+    if [[ $PIN == 1 ]]; then
+        echo "- Pinning: wrk on CPU $LOAD_CPU (1 thread); echo server, Gatehouse and nginx on CPU $SERVER_CPU; nginx worker_processes $NGINX_WORKERS"
+    else
+        echo "- Pinning: none; nginx worker_processes $NGINX_WORKERS"
+    fi
+    echo "- Load: ${WARMUP} s warm-up then ${DURATION} s per target and concurrency; load average before $load_before, after $load_after"
+    echo "- Gatehouse env: Logging__LogLevel__Default=Warning${GATEHOUSE_ENV:+ $GATEHOUSE_ENV} (gatehouse+log: Information, the access log on, written to a file)"
+    echo
+    awk -F'\t' '
+        { c[NR] = $1; t[NR] = $2; rps[$1, $2] = $3; p50[$1, $2] = $4; p99[$1, $2] = $5; err[$1, $2] = $6
+          if (!seen[$1]++) order[++n] = $1 }
+        END {
+            for (i = 1; i <= n; i++) {
+                k = order[i]
+                printf "## %d connection%s\n\n", k, (k == 1 ? "" : "s")
+                print "| target | req/s | p50 (µs) | p99 (µs) | req/s ÷ direct | req/s ÷ nginx | p50 − direct (ms) | socket errors |"
+                print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+                for (r = 1; r <= NR; r++) {
+                    if (c[r] != k) continue
+                    x = t[r]
+                    printf "| %s | %.0f | %d | %d | %.2f | %.2f | %+.3f | %d |\n", x, rps[k, x], p50[k, x], p99[k, x],
+                        rps[k, x] / rps[k, "direct"], rps[k, x] / rps[k, "nginx"], (p50[k, x] - p50[k, "direct"]) / 1000, err[k, x]
+                }
+                print ""
+            }
+            print "## Targets"
+            print ""
+            print "| connections | Gatehouse req/s ÷ nginx (target ≥ 0.80) | Gatehouse p50 − direct (target ≤ 0.200 ms) |"
+            print "| ---: | --- | --- |"
+            for (i = 1; i <= n; i++) {
+                k = order[i]
+                ratio = rps[k, "gatehouse"] / rps[k, "nginx"]; added = (p50[k, "gatehouse"] - p50[k, "direct"]) / 1000
+                printf "| %d | %.2f %s | %.3f ms %s |\n", k, ratio, (ratio >= 0.8 ? "met" : "**missed**"),
+                    added, (added <= 0.2 ? "met" : "**missed**")
+            }
+        }' "$WORK/results.tsv"
+} >"$WORK/latest.md"
+
+mkdir -p "$(dirname "$OUTPUT")"
+cp "$WORK/latest.md" "$OUTPUT"
+cp "$WORK/wrk.txt" "${OUTPUT%.md}.wrk.txt"
+echo
+cat "$OUTPUT"
+echo
+log "written to ${OUTPUT#"$ROOT"/} (raw wrk output in $(basename "${OUTPUT%.md}.wrk.txt")) in $(($(date +%s) - started_at)) s"

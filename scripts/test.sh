@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Installs what the tests need (Node 22, the MCP conformance suite and the MCP
+# TypeScript SDK and Inspector, pinned in scripts/node) idempotently, then runs every test project in the solution.
+# Usage: scripts/test.sh [extra arguments for dotnet test]
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+# shellcheck source=scripts/lib/dotnet.sh
+source scripts/lib/dotnet.sh
+gatehouse_require_dotnet
+
+if ! command -v npm >/dev/null 2>&1; then
+    echo "test.sh: npm is missing; installing Debian's nodejs and npm" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+# shellcheck source=scripts/lib/test-tools.sh
+source scripts/lib/test-tools.sh
+
+results="$repo_root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+log="$results/dotnet-test.log"
+
+set +e
+dotnet test --solution Gatehouse.slnx --results-directory "$results" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line in the plain form CI reads: "N passed, N failed, N skipped".
+awk '/^  total:/{t+=$2} /^  failed:/{f+=$2} /^  succeeded:/{s+=$2} /^  skipped:/{k+=$2}
+     END { if (t > 0) printf "Tests: %d passed, %d failed, %d skipped\n", s, f, k }' "$log"
+exit "$status"

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Gatehouse.Tests.Infrastructure;
+
+namespace Gatehouse.Tests.Cli;
+
+/// <summary>
+/// `gatehouse demo` as a newcomer runs it, reached by a real third-party MCP client (the MCP Inspector CLI).
+/// </summary>
+public sealed partial class DemoTests
+{
+    private const string SalesByYear =
+        "SELECT strftime('%Y', o.order_date) AS year, ROUND(SUM(d.unit_price * d.quantity * (1 - d.discount)), 2) AS sales " +
+        "FROM orders o JOIN order_details d ON d.order_id = o.order_id GROUP BY year ORDER BY year";
+
+    [Fact]
+    public async Task Demo_InspectorCliAsksSalesByYear_OneRowPerYearThroughGateway()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Directory.CreateTempSubdirectory("gatehouse-demo-").FullName;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"), "demo", "--port", "0", "--data-dir", dataDir })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var demo = Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        try
+        {
+            var baseUrl = await ReadReadyUrlAsync(demo, output, ct);
+            Assert.StartsWith("http://127.0.0.1:", baseUrl, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(dataDir, "gatehouse.yaml")));
+
+            var tools = await NodeTools.RunInspectorCliAsync([$"{baseUrl}/northwind", "--transport", "http", "--method", "tools/list"], ct);
+            Assert.True(tools.ExitCode == 0, tools.Stderr);
+            using (var list = JsonDocument.Parse(tools.Stdout))
+            {
+                var names = list.RootElement.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
+                Assert.Contains("query", names);
+                Assert.Contains("list_tables", names);
+                Assert.Contains("describe_table", names);
+            }
+
+            var call = await NodeTools.RunInspectorCliAsync(
+                [$"{baseUrl}/northwind", "--transport", "http", "--method", "tools/call", "--tool-name", "query", "--tool-arg", "sql=" + SalesByYear], ct);
+            Assert.True(call.ExitCode == 0, call.Stderr);
+            using var result = JsonDocument.Parse(call.Stdout);
+            var text = result.RootElement.GetProperty("content")[0].GetProperty("text").GetString()!;
+            using var table = JsonDocument.Parse(text);
+            var rows = table.RootElement.GetProperty("rows").EnumerateArray().ToList();
+            Assert.Equal(["2022", "2023", "2024", "2025"], rows.Select(r => r[0].GetString()));
+            Assert.All(rows, r => Assert.True(r[1].GetDouble() > 0));
+        }
+        finally
+        {
+            demo.Kill(entireProcessTree: true);
+            await demo.WaitForExitAsync(CancellationToken.None);
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static async Task<string> ReadReadyUrlAsync(Process demo, System.Text.StringBuilder output, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        while (await demo.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+        {
+            output.AppendLine(line);
+            if (ReadyLine().Match(line) is { Success: true } match)
+            {
+                // Keep draining so the demo never blocks on a full pipe.
+                _ = demo.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
+                _ = demo.StandardError.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
+                return match.Groups[1].Value;
+            }
+        }
+
+        Assert.Fail("The demo exited before it was ready:\n" + output + await demo.StandardError.ReadToEndAsync(cancellationToken));
+        return "";
+    }
+
+    [GeneratedRegex(@"^Gatehouse is ready at (http://\S+)$")]
+    private static partial Regex ReadyLine();
+}
