@@ -51,6 +51,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
 # nginx workers drop root for an unprivileged user, which must be able to reach the temp paths below.
 chmod 755 "$WORK"
 PIDS=()
+declare -A PID_OF=()   # server name -> process id
+CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
@@ -154,6 +156,7 @@ start() {
     shift
     "${SERVER_PIN[@]}" "$@" >"$WORK/$name.out" 2>&1 &
     PIDS+=($!)
+    PID_OF[$name]=$!
     log "started $name (pid $!)"
 }
 
@@ -250,6 +253,20 @@ run_wrk() {
     printf '%s\n' "$line"
 }
 
+# CPU time (user + system, in clock ticks) used so far by a process and its children (nginx's worker).
+cpu_ticks() {
+    local total=0 pid stat
+    for pid in "$1" $(pgrep -P "$1" || true); do
+        stat=$(<"/proc/$pid/stat") || continue
+        read -r -a stat <<<"${stat##*) }"
+        total=$((total + stat[11] + stat[12]))
+    done
+    echo "$total"
+}
+
+# Microseconds of CPU per request from two cpu_ticks readings.
+cpu_per_request() { awk -v t="$1" -v hz="$CLK_TCK" -v n="$2" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }'; }
+
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 # --- main -----------------------------------------------------------------------------------------------------------
@@ -310,11 +327,21 @@ for connections in $CONNECTIONS; do
         if ((WARMUP > 0)); then
             run_wrk "$target (warm-up)" "${URL[$target]}" "$connections" "$WARMUP" >/dev/null
         fi
+        # The process that answers wrk: the echo server itself for direct, gatehouse-log for gatehouse+log.
+        server=${target/direct/echo}
+        proxy_pid=${PID_OF[${server/+/-}]}
+        proxy_before=$(cpu_ticks "$proxy_pid")
+        echo_before=$(cpu_ticks "${PID_OF[echo]}")
         line=$(run_wrk "$target" "${URL[$target]}" "$connections" "$DURATION")
+        proxy_ticks=$(($(cpu_ticks "$proxy_pid") - proxy_before))
+        echo_ticks=$(($(cpu_ticks "${PID_OF[echo]}") - echo_before))
+        requests=$(field requests "$line")
+        if [[ $target == direct ]]; then proxy_cpu=-; else proxy_cpu=$(cpu_per_request "$proxy_ticks" "$requests"); fi
+        echo_cpu=$(cpu_per_request "$echo_ticks" "$requests")
         errors=$(($(field connect_errors "$line") + $(field read_errors "$line") + $(field write_errors "$line") + $(field timeouts "$line")))
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$connections" "$target" "$(field rps "$line")" \
-            "$(field p50_us "$line")" "$(field p99_us "$line")" "$errors" "$(field requests "$line")" >>"$WORK/results.tsv"
-        log "  $(cut -d' ' -f2-7 <<<"$line")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$connections" "$target" "$(field rps "$line")" \
+            "$(field p50_us "$line")" "$(field p99_us "$line")" "$errors" "$proxy_cpu" "$echo_cpu" >>"$WORK/results.tsv"
+        log "  $(cut -d' ' -f2-7 <<<"$line") proxy_cpu_us=$proxy_cpu echo_cpu_us=$echo_cpu"
     done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -345,19 +372,20 @@ git -C "$ROOT" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitte
     echo "- Gatehouse env: Logging__LogLevel__Default=Warning${GATEHOUSE_ENV:+ $GATEHOUSE_ENV} (gatehouse+log: Information, the access log on, written to a file)"
     echo
     awk -F'\t' '
-        { c[NR] = $1; t[NR] = $2; rps[$1, $2] = $3; p50[$1, $2] = $4; p99[$1, $2] = $5; err[$1, $2] = $6
+        { c[NR] = $1; t[NR] = $2; rps[$1, $2] = $3; p50[$1, $2] = $4; p99[$1, $2] = $5; err[$1, $2] = $6; pcpu[$1, $2] = $7; ecpu[$1, $2] = $8
           if (!seen[$1]++) order[++n] = $1 }
         END {
             for (i = 1; i <= n; i++) {
                 k = order[i]
                 printf "## %d connection%s\n\n", k, (k == 1 ? "" : "s")
-                print "| target | req/s | p50 (µs) | p99 (µs) | req/s ÷ direct | req/s ÷ nginx | p50 − direct (ms) | socket errors |"
-                print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+                print "| target | req/s | p50 (µs) | p99 (µs) | req/s ÷ direct | req/s ÷ nginx | p50 − direct (ms) | proxy CPU µs/req | echo CPU µs/req | socket errors |"
+                print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
                 for (r = 1; r <= NR; r++) {
                     if (c[r] != k) continue
                     x = t[r]
-                    printf "| %s | %.0f | %d | %d | %.2f | %.2f | %+.3f | %d |\n", x, rps[k, x], p50[k, x], p99[k, x],
-                        rps[k, x] / rps[k, "direct"], rps[k, x] / rps[k, "nginx"], (p50[k, x] - p50[k, "direct"]) / 1000, err[k, x]
+                    printf "| %s | %.0f | %d | %d | %.2f | %.2f | %+.3f | %s | %s | %d |\n", x, rps[k, x], p50[k, x], p99[k, x],
+                        rps[k, x] / rps[k, "direct"], rps[k, x] / rps[k, "nginx"], (p50[k, x] - p50[k, "direct"]) / 1000,
+                        pcpu[k, x], ecpu[k, x], err[k, x]
                 }
                 print ""
             }

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,10 +23,19 @@ internal sealed class TestUpstream : IAsyncDisposable
     /// <summary>scheme://host:port without a trailing slash, as a route's `to:` takes it.</summary>
     public string Origin => BaseUri.GetLeftPart(UriPartial.Authority);
 
-    public static async Task<TestUpstream> StartAsync(Action<WebApplication> map, Action<IServiceCollection>? configureServices = null)
+    public static async Task<TestUpstream> StartAsync(Action<WebApplication> map, Action<IServiceCollection>? configureServices = null, X509Certificate2? httpsCertificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (httpsCertificate is null)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(httpsCertificate)));
+        }
+
         builder.Logging.ClearProviders();
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();

@@ -57,6 +57,21 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
+    public async Task Get_UpstreamSilentLongerThanIdleTimeout_504ProblemDetails()
+    {
+        await using var upstream = await TestUpstream.StartAsync(app => app.MapGet("/web/slow", async (HttpContext context) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+        }));
+        await using var gateway = await TestGateway.StartAsync(Route("web", upstream.Origin, mcp: false, extra: "    idle_timeout: 1s"));
+
+        using var response = await gateway.Client.GetAsync("/web/slow", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Post_BodyOverMaxRequestBytes_413JsonRpcErrorAndUpstreamNotCalled()
     {
         var calls = 0;

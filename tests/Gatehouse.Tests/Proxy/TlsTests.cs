@@ -1,0 +1,127 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+
+namespace Gatehouse.Tests.Proxy;
+
+/// <summary>TLS on both sides: Gatehouse's own listener, and upstreams signed by a private CA.</summary>
+public sealed class TlsTests : IDisposable
+{
+    private readonly TestPki _pki = TestPki.Create();
+
+    [Fact]
+    public async Task Listener_CertificateFiles_ServesHttps()
+    {
+        await using var upstream = await TestUpstream.StartAsync(app => app.MapGet("/web/x", () => "over tls"));
+        await using var gateway = await TestGateway.StartAsync(
+            ErrorShapeTests.Route("web", upstream.Origin, mcp: false),
+            $"certificate_file: {_pki.LeafCertificatePath}\ncertificate_key_file: {_pki.LeafKeyPath}");
+
+        Assert.Equal("https", gateway.BaseUri.Scheme);
+        using var client = _pki.CreateTrustingClient(gateway.BaseUri);
+        Assert.Equal("over tls", await client.GetStringAsync("/web/x", TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Upstream_SignedByCustomCa_TrustedOnlyWithThatCaOrSkipVerify()
+    {
+        using var leaf = X509Certificate2.CreateFromPemFile(_pki.LeafCertificatePath, _pki.LeafKeyPath);
+        await using var upstream = await TestUpstream.StartAsync(app => app.MapGet("/{**rest}", () => "tls upstream"), httpsCertificate: leaf);
+        await using var gateway = await TestGateway.StartAsync($"""
+              - name: trusted
+                from: http://127.0.0.1
+                prefix: /trusted
+                to: {upstream.Origin}
+                allow_public_unauthenticated_access: true
+                tls_custom_ca_file: {_pki.CaCertificatePath}
+              - name: untrusted
+                from: http://127.0.0.1
+                prefix: /untrusted
+                to: {upstream.Origin}
+                allow_public_unauthenticated_access: true
+              - name: skip
+                from: http://127.0.0.1
+                prefix: /skip
+                to: {upstream.Origin}
+                allow_public_unauthenticated_access: true
+                tls_skip_verify: true
+            """);
+
+        Assert.StartsWith("https://", upstream.Origin, StringComparison.Ordinal);
+        using var trusted = await gateway.Client.GetAsync("/trusted/a", TestContext.Current.CancellationToken);
+        using var untrusted = await gateway.Client.GetAsync("/untrusted/a", TestContext.Current.CancellationToken);
+        using var skip = await gateway.Client.GetAsync("/skip/a", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, trusted.StatusCode);
+        Assert.Equal(HttpStatusCode.BadGateway, untrusted.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, skip.StatusCode);
+    }
+
+    public void Dispose() => _pki.Dispose();
+
+    /// <summary>A throwaway CA and a leaf certificate for 127.0.0.1, written as PEM files.</summary>
+    private sealed class TestPki : IDisposable
+    {
+        private readonly string _directory;
+        private readonly X509Certificate2 _ca;
+
+        private TestPki(string directory, X509Certificate2 ca)
+        {
+            _directory = directory;
+            _ca = ca;
+        }
+
+        public string CaCertificatePath => Path.Combine(_directory, "ca.pem");
+
+        public string LeafCertificatePath => Path.Combine(_directory, "leaf.pem");
+
+        public string LeafKeyPath => Path.Combine(_directory, "leaf.key");
+
+        public static TestPki Create()
+        {
+            var directory = Directory.CreateTempSubdirectory("gatehouse-pki-").FullName;
+            using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var caRequest = new CertificateRequest("CN=Gatehouse Test CA", caKey, HashAlgorithmName.SHA256);
+            caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+            var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+
+            using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var leafRequest = new CertificateRequest("CN=127.0.0.1", leafKey, HashAlgorithmName.SHA256);
+            var san = new SubjectAlternativeNameBuilder();
+            san.AddIpAddress(IPAddress.Loopback);
+            san.AddDnsName("localhost");
+            leafRequest.CertificateExtensions.Add(san.Build());
+            leafRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+            using var leaf = leafRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+
+            var pki = new TestPki(directory, ca);
+            File.WriteAllText(pki.CaCertificatePath, ca.ExportCertificatePem());
+            File.WriteAllText(pki.LeafCertificatePath, leaf.ExportCertificatePem());
+            File.WriteAllText(pki.LeafKeyPath, leafKey.ExportPkcs8PrivateKeyPem());
+            return pki;
+        }
+
+        public HttpClient CreateTrustingClient(Uri baseAddress)
+        {
+            var handler = new SocketsHttpHandler();
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            {
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(_ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return certificate is not null && chain.Build(new X509Certificate2(certificate));
+            };
+            return new HttpClient(handler) { BaseAddress = baseAddress };
+        }
+
+        public void Dispose()
+        {
+            _ca.Dispose();
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+}
