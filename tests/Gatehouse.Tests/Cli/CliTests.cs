@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Gatehouse.Tests.Infrastructure;
 
 namespace Gatehouse.Tests.Cli;
 
@@ -77,7 +78,7 @@ public sealed class CliTests
 
     internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"));
         foreach (var arg in args)
@@ -85,20 +86,7 @@ public sealed class CliTests
             start.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await ChildProcess.RunAsync(start, TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 }

@@ -53,40 +53,19 @@ internal static class NodeTools
             start.ArgumentList.Add(arg);
         }
 
-        return await RunAsync(start, TimeSpan.FromSeconds(90), cancellationToken);
+        return await ChildProcess.RunAsync(start, TimeSpan.FromSeconds(90), cancellationToken);
     }
 
     private static async Task<IReadOnlyDictionary<string, string>> InstallAsync(CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(RepositoryRoot, "scripts", "lib", "test-tools.sh"));
-        var result = await RunAsync(start, TimeSpan.FromMinutes(5), cancellationToken);
+        var result = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(5), cancellationToken);
         Assert.True(result.ExitCode == 0, $"scripts/lib/test-tools.sh failed:\n{result.Stdout}\n{result.Stderr}");
         return result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split('=', 2))
             .Where(parts => parts.Length == 2 && parts[0].StartsWith("GATEHOUSE_", StringComparison.Ordinal))
             .ToDictionary(parts => parts[0], parts => parts[1].Trim());
-    }
-
-    public static async Task<ProcessResult> RunAsync(ProcessStartInfo start, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        start.UseShellExecute = false;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Cannot start {start.FileName}");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{start.FileName} {string.Join(' ', start.ArgumentList)} did not finish within {timeout}.");
-        }
-
-        return new ProcessResult(process.ExitCode, await stdout, await stderr);
     }
 }
 
