@@ -30,7 +30,7 @@ internal sealed partial class ForwarderErrorResponder(RequestDelegate next, ILog
         var routeId = context.Features.Get<CompiledRoute>()?.Route.Id ?? "?";
         LogForwardingFailed(logger, routeId, error.Error, error.Exception?.GetType().Name);
 
-        var timedOut = routeTimedOut || context.Response.StatusCode == StatusCodes.Status504GatewayTimeout;
+        var timedOut = routeTimedOut || context.Response.StatusCode == StatusCodes.Status504GatewayTimeout || IsTimeout(error.Exception);
         var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
         var message = timedOut
             ? "The upstream server did not answer in time."
@@ -43,6 +43,19 @@ internal sealed partial class ForwarderErrorResponder(RequestDelegate next, ILog
         }
 
         await JsonRpcErrors.WriteProblemAsync(context, status, timedOut ? "Gateway Timeout" : "Bad Gateway", message);
+    }
+
+    private static bool IsTimeout(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Forwarding on route {RouteId} failed: {Error} ({ExceptionType})")]

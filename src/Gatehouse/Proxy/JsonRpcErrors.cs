@@ -11,11 +11,15 @@ internal static class JsonRpcErrors
     /// <summary>JSON-RPC 2.0 §5.1: the JSON sent is not a valid Request object.</summary>
     public const int InvalidRequest = -32600;
 
-    /// <summary>Implementation-defined server error range (JSON-RPC 2.0 §5.1): the gateway could not reach the server.</summary>
-    public const int UpstreamUnavailable = -32001;
+    /// <summary>
+    /// Implementation-defined server error range (JSON-RPC 2.0 §5.1): the gateway could not reach the server.
+    /// Chosen clear of the codes MCP and its SDKs use (-32000 connection closed, -32001 request timeout in the
+    /// TypeScript SDK, -32002 resource not found, -32042 URL elicitation required).
+    /// </summary>
+    public const int UpstreamUnavailable = -32050;
 
-    /// <summary>The upstream did not answer in time.</summary>
-    public const int UpstreamTimeout = -32002;
+    /// <summary>The upstream did not answer in time (route <c>timeout</c> or <c>idle_timeout</c>).</summary>
+    public const int UpstreamTimeout = -32051;
 
     public static async Task WriteAsync(HttpContext context, int httpStatus, int code, string message)
     {

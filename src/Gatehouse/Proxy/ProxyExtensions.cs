@@ -12,7 +12,7 @@ internal static class ProxyExtensions
         services.AddReverseProxy()
             .LoadFromMemory([], [])
             .AddTransforms(context => context.AddResponseTransform(StartEventStreamAsync));
-        services.AddSingleton<IForwarderHttpClientFactory, CustomCaForwarderHttpClientFactory>();
+        services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
         services.AddSingleton<ISessionAffinityPolicy, McpSessionAffinityPolicy>();
         services.AddRequestTimeouts();
         services.AddProblemDetails();

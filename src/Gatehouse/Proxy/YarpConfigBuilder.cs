@@ -8,6 +8,7 @@ namespace Gatehouse.Proxy;
 internal static class YarpConfigBuilder
 {
     public const string CustomCaMetadataKey = "gatehouse.tls_custom_ca_file";
+    public const string ResponseHeadersTimeoutMetadataKey = "gatehouse.response_headers_timeout_ms";
     public const string IdentityHeader = "X-Gatehouse-Jwt-Assertion";
 
     /// <summary>
@@ -33,7 +34,9 @@ internal static class YarpConfigBuilder
     {
         // A `from` without an explicit port matches the host on any port, as ASP.NET Core host matching does.
         var host = route.From.IsDefaultPort ? route.From.IdnHost : $"{route.From.IdnHost}:{route.From.Port}";
-        var path = route.Path ?? (route.Prefix is { } prefix ? prefix.TrimEnd('/') + "/{**gatehouse-rest}" : "/{**gatehouse-rest}");
+        var path = route.Path is { } exact
+            ? EscapeTemplate(exact)
+            : (route.Prefix is { } prefix ? EscapeTemplate(prefix.TrimEnd('/')) : "") + "/{**gatehouse-rest}";
 
         var transforms = new List<IReadOnlyDictionary<string, string>>
         {
@@ -73,17 +76,32 @@ internal static class YarpConfigBuilder
             // First matching route wins, in the order of the file, as in Pomerium.
             Order = route.Index,
             Match = new RouteMatch { Hosts = [host], Path = path },
-            Timeout = route.Timeout,
+            // On MCP server routes `timeout` bounds the wait for the upstream's response headers only (see
+            // GatewayForwarderHttpClientFactory): a total deadline would cut SSE streams that are meant to last.
+            Timeout = route.Kind == RouteKind.McpServer ? null : route.Timeout,
             Transforms = transforms,
         };
     }
 
     private static ClusterConfig BuildCluster(GatewayRoute route)
     {
+        // Destinations are named by their URL so that a session stays affine to its upstream across reloads that
+        // reorder, add or remove other entries of `to`.
         var destinations = new Dictionary<string, DestinationConfig>(route.To.Count, StringComparer.Ordinal);
-        for (var i = 0; i < route.To.Count; i++)
+        foreach (var to in route.To)
         {
-            destinations[$"d{i}"] = new DestinationConfig { Address = route.To[i].AbsoluteUri };
+            destinations.TryAdd(to.AbsoluteUri, new DestinationConfig { Address = to.AbsoluteUri });
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (route.TlsCustomCaFile is { } ca)
+        {
+            metadata[CustomCaMetadataKey] = ca;
+        }
+
+        if (route.Kind == RouteKind.McpServer && route.Timeout is { } headersTimeout)
+        {
+            metadata[ResponseHeadersTimeoutMetadataKey] = ((long)headersTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var idle = route.IdleTimeout ?? (route.Kind == RouteKind.McpServer ? s_noIdleLimit : (TimeSpan?)null);
@@ -92,6 +110,10 @@ internal static class YarpConfigBuilder
             ClusterId = route.Id,
             Destinations = destinations,
             LoadBalancingPolicy = route.To.Count > 1 ? "RoundRobin" : null,
+            // With several upstreams, one that fails at the transport level is taken out of rotation for a while.
+            HealthCheck = route.To.Count > 1
+                ? new HealthCheckConfig { Passive = new PassiveHealthCheckConfig { Enabled = true, Policy = "TransportFailureRate", ReactivationPeriod = TimeSpan.FromSeconds(30) } }
+                : null,
             SessionAffinity = route.To.Count > 1 && route.Kind == RouteKind.McpServer
                 ? new SessionAffinityConfig { Enabled = true, Policy = McpSessionAffinityPolicy.PolicyName, AffinityKeyName = "Mcp-Session-Id" }
                 : null,
@@ -105,7 +127,10 @@ internal static class YarpConfigBuilder
                 // Buffering would hold SSE events back; every event must reach the client as it arrives.
                 AllowResponseBuffering = false,
             },
-            Metadata = route.TlsCustomCaFile is { } ca ? new Dictionary<string, string> { [CustomCaMetadataKey] = ca } : null,
+            Metadata = metadata.Count > 0 ? metadata : null,
         };
     }
+
+    /// <summary>Braces delimit parameters in ASP.NET Core route templates; a configured path is literal text.</summary>
+    private static string EscapeTemplate(string path) => path.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal);
 }

@@ -23,7 +23,7 @@ public sealed class ErrorShapeTests
         using var body = await ReadJsonAsync(response);
         Assert.Equal("2.0", body.RootElement.GetProperty("jsonrpc").GetString());
         Assert.Equal("req-42", body.RootElement.GetProperty("id").GetString());
-        Assert.Equal(-32001, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal(-32050, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class ErrorShapeTests
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         using var body = await ReadJsonAsync(response);
         Assert.Equal(7, body.RootElement.GetProperty("id").GetInt32());
-        Assert.Equal(-32002, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal(-32051, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
     }
 
     [Fact]

@@ -82,6 +82,31 @@ public sealed class StreamingTests
     }
 
     [Fact]
+    public async Task PostSse_McpRouteTimeout_BoundsOnlyTheWaitForHeadersNotTheStream()
+    {
+        await using var upstream = await TestUpstream.StartAsync(app => app.MapPost("/mcp", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.Body.FlushAsync();
+            // Answered at once, then the result comes after three times the route timeout.
+            await Task.Delay(TimeSpan.FromSeconds(3), context.RequestAborted);
+            await context.Response.WriteAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n");
+        }));
+        await using var gateway = await TestGateway.StartAsync(McpRoute(upstream.Origin, "    timeout: 1s"));
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp")
+        {
+            Content = new StringContent("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\"}", Encoding.UTF8, "application/json"),
+        };
+        using var response = await gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var result = await ReadEventAsync(reader, deadline.Token);
+        Assert.Contains("\"result\"", result, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task McpClient_StreamableHttpThroughGateway_CallsToolsAndReceivesProgress()
     {
         await using var upstream = await TestMcpServer.StartAsync();
