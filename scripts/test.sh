@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need (Node 22, the MCP conformance suite and the MCP
-# TypeScript SDK and Inspector, pinned in scripts/node) idempotently, then runs every test project in the solution.
+# TypeScript SDK and Inspector, pinned in scripts/node; PostgreSQL 15) idempotently, starts a throw-away
+# PostgreSQL on loopback for the storage tests (stopped on exit), then runs every test project in the solution.
 # Usage: scripts/test.sh [extra arguments for dotnet test]
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +16,10 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 # shellcheck source=scripts/lib/test-tools.sh
 source scripts/lib/test-tools.sh
+# shellcheck source=scripts/lib/postgres.sh
+source scripts/lib/postgres.sh
+trap gatehouse_postgres_stop EXIT
+gatehouse_postgres_start
 
 results="$repo_root/artifacts/test-results"
 rm -rf "$results"

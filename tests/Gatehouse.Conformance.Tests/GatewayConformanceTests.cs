@@ -28,14 +28,17 @@ public sealed class GatewayConformanceFixture : IAsyncLifetime
 {
     private ConformanceServerHost? _server;
     private WebApplication? _gateway;
+    private string? _dataDirectory;
 
     public string McpUrl { get; private set; } = "";
 
     public async ValueTask InitializeAsync()
     {
         _server = await ConformanceServerHost.StartAsync(TestContext.Current.CancellationToken);
+        _dataDirectory = Directory.CreateTempSubdirectory("gatehouse-conformance-").FullName;
         var config = YamlConfigReader.Parse($"""
             address: 127.0.0.1:0
+            data_dir: {_dataDirectory}
             routes:
               - name: conformance
                 from: http://127.0.0.1
@@ -66,6 +69,11 @@ public sealed class GatewayConformanceFixture : IAsyncLifetime
         if (_server is not null)
         {
             await _server.DisposeAsync();
+        }
+
+        if (_dataDirectory is not null)
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
         }
     }
 }

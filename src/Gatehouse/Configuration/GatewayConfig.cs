@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Net;
+using System.Text;
 
 namespace Gatehouse.Configuration;
 
@@ -17,7 +18,55 @@ internal sealed record GatewayConfig
     /// <summary>The raw top-level policy node; compiled by the policy feature.</summary>
     public object? Policy { get; init; }
 
+    /// <summary>Absolute directory for the SQLite database and other local state (<c>data_dir</c>).</summary>
+    public string DataDirectory { get; init; } = DefaultDataDirectory(Environment.GetEnvironmentVariable);
+
+    public StorageConfig Storage { get; init; } = StorageConfig.Sqlite;
+
     public bool UsesTls => CertificateFile is not null;
+
+    /// <summary>
+    /// <c>$XDG_DATA_HOME/gatehouse</c>, else <c>~/.local/share/gatehouse</c>. A relative XDG_DATA_HOME is ignored, as
+    /// the XDG Base Directory specification says.
+    /// </summary>
+    public static string DefaultDataDirectory(Func<string, string?> getEnvironmentVariable)
+    {
+        var xdg = getEnvironmentVariable("XDG_DATA_HOME");
+        if (!string.IsNullOrEmpty(xdg) && System.IO.Path.IsPathRooted(xdg))
+        {
+            return System.IO.Path.Combine(xdg, "gatehouse");
+        }
+
+        var home = getEnvironmentVariable("HOME");
+        if (string.IsNullOrEmpty(home))
+        {
+            home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        }
+
+        return System.IO.Path.Combine(home, ".local", "share", "gatehouse");
+    }
+}
+
+/// <summary>Where durable state lives: <c>databroker_storage_type</c> (Pomerium's key names).</summary>
+internal enum StorageType
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// The storage backend. The connection string may hold a password, so it is left out of <see cref="ToString"/>
+/// (records print every property by default) and must never be logged.
+/// </summary>
+internal sealed record StorageConfig(StorageType Type, string? ConnectionString)
+{
+    public static StorageConfig Sqlite { get; } = new(StorageType.Sqlite, null);
+
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("Type = ").Append(Type).Append(", ConnectionString = ").Append(ConnectionString is null ? "null" : "(redacted)");
+        return true;
+    }
 }
 
 /// <summary>A listen address such as <c>127.0.0.1:8080</c>, <c>[::1]:8080</c> or <c>:443</c> (every interface).</summary>

@@ -18,7 +18,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
     private static readonly string[] s_topLevelKeys =
     [
         "address", "insecure_server", "certificate_file", "certificate_key_file", "metrics_address",
-        "cors_allowed_origins", "routes", "policy",
+        "cors_allowed_origins", "routes", "policy", "data_dir", "databroker_storage_type", "databroker_storage_connection_string",
     ];
 
     private static readonly string[] s_routeKeys =
@@ -115,6 +115,9 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             _errors.Add(Error("metrics_address", metricsNode!, $"port {metrics.Port} is already used by address; pick another port"));
         }
 
+        var dataDirectory = ReadDataDirectory(keys);
+        var storage = ReadStorage(keys);
+
         var routes = new List<GatewayRoute>();
         if (!keys.TryGetValue("routes", out var routesNode))
         {
@@ -153,7 +156,89 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             CorsAllowedOrigins = corsOrigins,
             Routes = routes,
             Policy = keys.GetValueOrDefault("policy"),
+            DataDirectory = dataDirectory,
+            Storage = storage,
         };
+    }
+
+    private string ReadDataDirectory(Dictionary<string, YamlNode> keys)
+    {
+        if (!keys.TryGetValue("data_dir", out var node))
+        {
+            return GatewayConfig.DefaultDataDirectory(getEnvironmentVariable);
+        }
+
+        var text = Scalar(node, "data_dir", "a directory path");
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            if (node is YamlScalarNode)
+            {
+                _errors.Add(Error("data_dir", node, "expected a directory path such as /var/lib/gatehouse; remove the key to use ~/.local/share/gatehouse"));
+            }
+
+            return GatewayConfig.DefaultDataDirectory(getEnvironmentVariable);
+        }
+
+        // Relative to the configuration file, not to wherever the process happened to start.
+        var full = System.IO.Path.GetFullPath(text, baseDirectory ?? Directory.GetCurrentDirectory());
+        if (File.Exists(full))
+        {
+            _errors.Add(Error("data_dir", node, $"`{full}` is a file; data_dir must name a directory (it is created when missing)"));
+        }
+
+        return full;
+    }
+
+    private StorageConfig ReadStorage(Dictionary<string, YamlNode> keys)
+    {
+        var type = StorageType.Sqlite;
+        if (keys.TryGetValue("databroker_storage_type", out var typeNode))
+        {
+            switch (Scalar(typeNode, "databroker_storage_type", "`sqlite` or `postgres`"))
+            {
+                case "sqlite":
+                    break;
+                case "postgres":
+                    type = StorageType.Postgres;
+                    break;
+                case var other when typeNode is YamlScalarNode:
+                    _errors.Add(Error("databroker_storage_type", typeNode, $"expected `sqlite` (a file in data_dir, the default) or `postgres`, got `{other}`"));
+                    break;
+            }
+        }
+
+        string? connectionString = null;
+        if (keys.TryGetValue("databroker_storage_connection_string", out var connectionNode))
+        {
+            // The value is a secret: errors below describe it but never quote it.
+            connectionString = Scalar(connectionNode, "databroker_storage_connection_string", "a connection string");
+            if (type == StorageType.Sqlite)
+            {
+                _errors.Add(Error("databroker_storage_connection_string", connectionNode,
+                    "SQLite storage lives in data_dir and takes no connection string; remove the key, or set `databroker_storage_type: postgres`"));
+                return StorageConfig.Sqlite;
+            }
+
+            if (string.IsNullOrWhiteSpace(connectionString) && connectionNode is YamlScalarNode)
+            {
+                _errors.Add(Error("databroker_storage_connection_string", connectionNode,
+                    "is empty; write a PostgreSQL connection string such as `Host=db;Database=gatehouse;Username=gatehouse;Password=${PGPASSWORD}`"));
+                return StorageConfig.Sqlite;
+            }
+
+            if (connectionString is not null && PostgresConnectionString.Normalize(connectionString) is { Error: { } problem })
+            {
+                _errors.Add(Error("databroker_storage_connection_string", connectionNode, problem));
+                return StorageConfig.Sqlite;
+            }
+        }
+        else if (type == StorageType.Postgres)
+        {
+            _errors.Add(Error("databroker_storage_type", typeNode!,
+                "postgres storage needs `databroker_storage_connection_string`, such as `Host=db;Database=gatehouse;Username=gatehouse;Password=${PGPASSWORD}`"));
+        }
+
+        return type == StorageType.Postgres && connectionString is not null ? new StorageConfig(StorageType.Postgres, PostgresConnectionString.Normalize(connectionString).Value) : StorageConfig.Sqlite;
     }
 
     private GatewayRoute? ReadRoute(YamlNode node, int index, IReadOnlyList<string> corsOrigins)

@@ -30,7 +30,7 @@ internal static class DemoRunner
         var northwindUrl = new Uri(northwind.Urls.First());
 
         var configPath = Path.Combine(dataDirectory, "gatehouse.yaml");
-        await File.WriteAllTextAsync(configPath, ConfigYaml(port, northwindUrl), cancellationToken);
+        await File.WriteAllTextAsync(configPath, ConfigYaml(port, northwindUrl, Path.GetFullPath(dataDirectory)), cancellationToken);
 
         await using var gateway = GatewayHost.Build(new GatewayHostOptions { ConfigPath = configPath });
         try
@@ -62,9 +62,11 @@ internal static class DemoRunner
         return 0;
     }
 
-    private static string ConfigYaml(int port, Uri northwind) => $"""
+    private static string ConfigYaml(int port, Uri northwind, string dataDirectory) => $"""
         # Written by `gatehouse demo` at every start; see docs/configuration.md for every key.
         address: 127.0.0.1:{port}
+        # The gateway's database (gatehouse.db: keys, and later sessions and clients) lives beside this file.
+        data_dir: '{dataDirectory.Replace("'", "''", StringComparison.Ordinal)}'
         # The MCP Inspector's web UI, so it can connect from a browser.
         cors_allowed_origins:
           - http://localhost:6274

@@ -2,6 +2,8 @@ using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Configuration;
 using Gatehouse.Observability;
 using Gatehouse.Proxy;
+using Gatehouse.Signing;
+using Gatehouse.Storage;
 using Microsoft.AspNetCore.Connections.Features;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -57,12 +59,14 @@ internal static class GatewayHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
         options.ConfigureLogging?.Invoke(builder.Logging);
 
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayTelemetry>();
+        services.AddGatehouseStorage(config);
         services.AddGatehouseProxy();
         services.AddHostedService<ConfigWatcher>();
         services.AddGatehouseOpenTelemetry(config);
@@ -82,6 +86,7 @@ internal static class GatewayHost
         app.UseRouting();
         app.UseRequestTimeouts();
         app.MapHealthEndpoints();
+        app.MapJwksEndpoints();
         app.MapGatehouseProxy();
         return app;
     }

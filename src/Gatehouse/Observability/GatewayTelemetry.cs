@@ -16,7 +16,10 @@ internal sealed class GatewayTelemetry : IDisposable
     {
         _meter = meterFactory.Create(Name);
         Requests = _meter.CreateCounter<long>("gatehouse.proxy.requests", "{request}", "Requests handled, by route and status code.");
-        Duration = _meter.CreateHistogram<double>("gatehouse.proxy.request.duration", "s", "Time from request start to the end of the response, by route.");
+        // Seconds, with buckets from 0.5 ms up: the default buckets assume milliseconds and would put every proxied
+        // request in the first one.
+        Duration = _meter.CreateHistogram<double>("gatehouse.proxy.request.duration", "s", "Time from request start to the end of the response, by route.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
         ConfigReloads = _meter.CreateCounter<long>("gatehouse.config.reloads", "{reload}", "Configuration reloads, by outcome.");
     }
 

@@ -32,6 +32,8 @@ public sealed partial class DemoTests
             var baseUrl = await ReadReadyUrlAsync(demo, output, ct);
             Assert.StartsWith("http://127.0.0.1:", baseUrl, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dataDir, "gatehouse.yaml")));
+            Assert.Contains($"data_dir: '{dataDir}'", await File.ReadAllTextAsync(Path.Combine(dataDir, "gatehouse.yaml"), ct), StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(dataDir, "gatehouse.db")), "the demo's storage belongs in its --data-dir");
 
             var tools = await NodeTools.RunInspectorCliAsync([$"{baseUrl}/northwind", "--transport", "http", "--method", "tools/list"], ct);
             Assert.True(tools.ExitCode == 0, tools.Stderr);

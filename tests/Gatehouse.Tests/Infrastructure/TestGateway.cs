@@ -34,11 +34,19 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts a gateway. Write routes with <c>from: http://127.0.0.1</c> (any port); the address is filled in.</summary>
+    /// <summary>
+    /// Starts a gateway. Write routes with <c>from: http://127.0.0.1</c> (any port); the address is filled in. Unless
+    /// <paramref name="extraTopLevelYaml"/> sets <c>data_dir</c>, storage is a fresh SQLite file in the test's directory.
+    /// </summary>
     public static async Task<TestGateway> StartAsync(string routesYaml, string? extraTopLevelYaml = null)
     {
         var directory = Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
         var configPath = Path.Combine(directory, "gatehouse.yaml");
+        if (extraTopLevelYaml?.Contains("data_dir:", StringComparison.Ordinal) != true)
+        {
+            extraTopLevelYaml = $"data_dir: {directory}\n{extraTopLevelYaml}";
+        }
+
         await File.WriteAllTextAsync(configPath, Compose(routesYaml, extraTopLevelYaml), TestContext.Current.CancellationToken);
         var logs = new LogSink();
         var app = GatewayHost.Build(new GatewayHostOptions
@@ -51,7 +59,16 @@ internal sealed class TestGateway : IAsyncDisposable
                 logging.AddProvider(logs);
             },
         });
-        await app.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await app.StartAsync(TestContext.Current.CancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         return new TestGateway(app, directory, configPath, logs);
     }
 

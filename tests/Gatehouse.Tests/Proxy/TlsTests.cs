@@ -88,6 +88,8 @@ public sealed class TlsTests : IDisposable
             caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
             var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
 
+            // The leaf ends before the CA: certificate times are whole seconds, so "now + 1 day" computed a moment
+            // later could round past the CA's NotAfter and be refused.
             using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var leafRequest = new CertificateRequest("CN=127.0.0.1", leafKey, HashAlgorithmName.SHA256);
             var san = new SubjectAlternativeNameBuilder();
@@ -95,7 +97,7 @@ public sealed class TlsTests : IDisposable
             san.AddDnsName("localhost");
             leafRequest.CertificateExtensions.Add(san.Build());
             leafRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-            using var leaf = leafRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+            using var leaf = leafRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(23), RandomNumberGenerator.GetBytes(8));
 
             var pki = new TestPki(directory, ca);
             File.WriteAllText(pki.CaCertificatePath, ca.ExportCertificatePem());
