@@ -115,6 +115,17 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             _errors.Add(Error("metrics_address", metricsNode!, $"port {metrics.Port} is already used by address; pick another port"));
         }
 
+        if (keys.TryGetValue("policy", out var topPolicy))
+        {
+            // Fail closed: a policy that is accepted but not enforced would look like protection and be none.
+            _errors.Add(Error("policy", topPolicy, "policies are not enforced by this version of Gatehouse; remove `policy` rather than rely on it"));
+        }
+
+        if (certificateFile is not null && certificateKeyFile is not null)
+        {
+            CheckCertificatePair(certificateFile, certificateKeyFile, keys["certificate_file"]);
+        }
+
         var dataDirectory = ReadDataDirectory(keys);
         var storage = ReadStorage(keys);
 
@@ -296,6 +307,16 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             _errors.Add(Error(at + ".path", keys["path"], "`prefix` and `path` cannot both be set: use `prefix` to match a subtree or `path` for one exact path"));
         }
 
+        if (prefixRewrite is not null && prefix is null && path is null)
+        {
+            _errors.Add(Error(at + ".prefix_rewrite", keys["prefix_rewrite"], "`prefix_rewrite` replaces the matched `prefix`; add `prefix:` (for example `prefix: /`)"));
+        }
+
+        if (to.Select(u => u.AbsoluteUri).Distinct(StringComparer.OrdinalIgnoreCase).Count() != to.Count)
+        {
+            _errors.Add(Error(at + ".to", toNode!, "lists the same upstream URL twice; list each upstream once"));
+        }
+
         if (prefixRewrite is not null && path is not null)
         {
             _errors.Add(Error(at + ".prefix_rewrite", keys["prefix_rewrite"], "`prefix_rewrite` replaces the matched `prefix`; it cannot be combined with `path`"));
@@ -324,6 +345,11 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         var removeHeaders = keys.TryGetValue("remove_request_headers", out var removeNode) ? ReadStringList(removeNode, at + ".remove_request_headers") : [];
         var tlsSkipVerify = OptionalBool(keys, "tls_skip_verify", at + ".tls_skip_verify") ?? false;
         var caFile = OptionalFile(keys, "tls_custom_ca_file", at + ".tls_custom_ca_file");
+        if (caFile is not null)
+        {
+            CheckCaFile(caFile, keys["tls_custom_ca_file"], at + ".tls_custom_ca_file");
+        }
+
         if (tlsSkipVerify && caFile is not null)
         {
             _errors.Add(Error(at + ".tls_skip_verify", keys["tls_skip_verify"], "`tls_skip_verify` turns certificate checks off, so `tls_custom_ca_file` would be ignored; keep only one"));
@@ -331,9 +357,22 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
 
         foreach (var header in setHeaders.Keys.Concat(removeHeaders))
         {
-            if (IsReservedHeader(header))
+            if (!IsHeaderName(header))
+            {
+                _errors.Add(Error(at, map, $"`{header}` is not a valid header name (RFC 9110 §5.1: letters, digits and !#$%&'*+-.^_`|~)"));
+            }
+            else if (IsReservedHeader(header))
             {
                 _errors.Add(Error(at, map, $"the header `{header}` is managed by Gatehouse and cannot be set or removed by a route"));
+            }
+        }
+
+        foreach (var (header, value) in setHeaders)
+        {
+            if (value.Contains("${pomerium.", StringComparison.Ordinal))
+            {
+                _errors.Add(Error($"{at}.set_request_headers.{header}", keys["set_request_headers"],
+                    "Pomerium's ${pomerium.…} placeholders are not supported; Gatehouse sends the identity as X-Gatehouse-Jwt-Assertion"));
             }
         }
 
@@ -390,6 +429,10 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             {
                 CheckKeys(clientMap, at + ".client.", []);
             }
+            else if (clientNode is not YamlScalarNode { Value: null or "" })
+            {
+                _errors.Add(Error(at + ".client", clientNode, "expected `{}` (the client route takes no settings yet)"));
+            }
 
             return (RouteKind.McpClient, null);
         }
@@ -436,11 +479,13 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         var names = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var route in routes)
         {
-            var key = $"{route.From.Host}:{route.From.Port}|{route.Prefix}|{route.Path}";
+            // The key is what routing compares: the host (with the port only when one was written) and the path.
+            var host = route.From.IsDefaultPort ? route.From.IdnHost : $"{route.From.IdnHost}:{route.From.Port}";
+            var key = $"{host}|{route.Prefix?.TrimEnd('/')}|{route.Path}";
             if (!seen.TryAdd(key, route.Index))
             {
                 _errors.Add(Error($"routes[{route.Index}]", sequence.Children[route.Index],
-                    $"matches the same requests as routes[{seen[key]}] (same from, prefix and path); the second could never be reached"));
+                    $"matches the same requests as routes[{seen[key]}] (same host, prefix and path; the scheme of `from` is not matched); the second could never be reached"));
             }
 
             if (!names.TryAdd(route.Id, route.Index))
@@ -453,7 +498,49 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
 
     private static bool IsReservedHeader(string header) =>
         header.Equals("X-Gatehouse-Jwt-Assertion", StringComparison.OrdinalIgnoreCase) ||
-        header.Equals("Host", StringComparison.OrdinalIgnoreCase);
+        header.Equals("X-Pomerium-Jwt-Assertion", StringComparison.OrdinalIgnoreCase) ||
+        header.Equals("Host", StringComparison.OrdinalIgnoreCase) ||
+        header.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>An HTTP field name is a token (RFC 9110 §5.1, §5.6.2).</summary>
+    private static bool IsHeaderName(string header) =>
+        header.Length > 0 && header.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c));
+
+    private void CheckCertificatePair(string certificateFile, string keyFile, YamlNode node)
+    {
+        try
+        {
+            using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException or IOException)
+        {
+            _errors.Add(Error("certificate_file", node, $"cannot load the PEM certificate and key ({ex.Message}); give a PEM certificate chain and its matching private key"));
+        }
+    }
+
+    private void CheckCaFile(string caFile, YamlNode node, string at)
+    {
+        var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        try
+        {
+            roots.ImportFromPemFile(caFile);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException)
+        {
+            _errors.Add(Error(at, node, $"cannot read PEM certificates from `{caFile}` ({ex.Message})"));
+            return;
+        }
+
+        if (roots.Count == 0)
+        {
+            _errors.Add(Error(at, node, $"`{caFile}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)"));
+        }
+
+        foreach (var root in roots)
+        {
+            root.Dispose();
+        }
+    }
 
     // ---- scalar readers --------------------------------------------------------------------------------------
 
@@ -675,9 +762,10 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
                 continue;
             }
 
-            if (!Uri.TryCreate(item, UriKind.Absolute, out var uri) || uri.AbsolutePath != "/" || uri.Host.Length == 0)
+            if (!Uri.TryCreate(item, UriKind.Absolute, out var uri) || uri.AbsolutePath != "/" || uri.Host.Length == 0 ||
+                (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             {
-                _errors.Add(Error(at, node, $"expected an origin such as https://app.example.com, got `{item}`"));
+                _errors.Add(Error(at, node, $"expected an http(s) origin such as https://app.example.com, got `{item}`"));
                 continue;
             }
 

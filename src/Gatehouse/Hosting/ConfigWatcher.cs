@@ -17,8 +17,11 @@ internal sealed partial class ConfigWatcher(
     /// <summary>Editors write a file in several steps; wait for them to finish before reading it.</summary>
     private static readonly TimeSpan s_settleDelay = TimeSpan.FromMilliseconds(200);
 
+    private GatewayConfig? _started;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _started = state.Current.Config;
         if (options.ConfigPath is not { } path)
         {
             return;
@@ -39,7 +42,10 @@ internal sealed partial class ConfigWatcher(
         var fileName = Path.GetFileName(fullPath);
         void OnChange(object? sender, FileSystemEventArgs e)
         {
-            if (string.Equals(e.Name, fileName, StringComparison.Ordinal) || (e is RenamedEventArgs r && string.Equals(r.OldName, fileName, StringComparison.Ordinal)))
+            // Kubernetes mounts a ConfigMap as a symlink into `..data`, which it swaps atomically on update.
+            if (string.Equals(e.Name, fileName, StringComparison.Ordinal) ||
+                (e is RenamedEventArgs r && string.Equals(r.OldName, fileName, StringComparison.Ordinal)) ||
+                e.Name?.StartsWith("..", StringComparison.Ordinal) == true)
             {
                 changes.Writer.TryWrite(true);
             }
@@ -77,7 +83,9 @@ internal sealed partial class ConfigWatcher(
         try
         {
             var config = YamlConfigReader.Parse(text, path, Path.GetDirectoryName(path));
-            var running = state.Current.Config;
+            // Compared with what the listeners were started with, not with the last reload, so that every reload
+            // that still differs keeps saying a restart is needed.
+            var running = _started ??= state.Current.Config;
             if (config.Address != running.Address || config.MetricsAddress != running.MetricsAddress ||
                 config.CertificateFile != running.CertificateFile || config.CertificateKeyFile != running.CertificateKeyFile ||
                 config.DataDirectory != running.DataDirectory || config.Storage != running.Storage)

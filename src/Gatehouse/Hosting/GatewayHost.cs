@@ -42,7 +42,7 @@ internal static class GatewayHost
             {
                 if (config.CertificateFile is { } certificateFile)
                 {
-                    listen.UseHttps(X509Certificate2.CreateFromPemFile(certificateFile, config.CertificateKeyFile));
+                    listen.UseHttps(LoadServerCertificate(certificateFile, config.CertificateKeyFile!));
                 }
             });
 
@@ -56,6 +56,13 @@ internal static class GatewayHost
             }
         });
 
+        // One line per entry (the access log above all); `Logging__Console__FormatterName=json` switches to JSON.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            console.UseUtcTimestamp = true;
+        });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
@@ -89,6 +96,23 @@ internal static class GatewayHost
         app.MapJwksEndpoints();
         app.MapGatehouseProxy();
         return app;
+    }
+
+    /// <summary>
+    /// The leaf with its key, and every further certificate of the PEM file as the chain Kestrel sends, so that
+    /// clients which lack the intermediates can still build a path to their root.
+    /// </summary>
+    private static Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions LoadServerCertificate(string certificateFile, string keyFile)
+    {
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPemFile(certificateFile);
+        var leaf = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
+        chain.RemoveAt(0);
+        return new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = leaf,
+            ServerCertificateChain = chain,
+        };
     }
 
     private static bool IsMetricsListener(HttpContext context) =>

@@ -79,6 +79,11 @@ public sealed class YamlConfigReaderTests
     [InlineData("prefix: noslash", "routes[0].prefix", "starting with /")]
     [InlineData("set_request_headers:\n      X-Gatehouse-Jwt-Assertion: forged", "routes[0]", "managed by Gatehouse")]
     [InlineData("mcp:\n      server:\n        upstream_oauth2: {}", "routes[0].mcp.server.upstream_oauth2", "not available")]
+    [InlineData("prefix_rewrite: /x", "routes[0].prefix_rewrite", "add `prefix:`")]
+    [InlineData("set_request_headers:\n      X-Forwarded-For: 1.2.3.4", "routes[0]", "managed by Gatehouse")]
+    [InlineData("remove_request_headers: ['bad header']", "routes[0]", "not a valid header name")]
+    [InlineData("set_request_headers:\n      Authorization: Bearer ${pomerium.access_token}", "routes[0].set_request_headers.Authorization", "not supported")]
+    [InlineData("mcp:\n      client: yes", "routes[0].mcp.client", "expected `{}`")]
     public void Read_ImpossibleCombination_ExplainsTheFix(string routeExtra, string key, string fragment)
     {
         var errors = Fails($"""
@@ -91,6 +96,72 @@ public sealed class YamlConfigReaderTests
             """).Errors;
 
         Assert.Contains(errors, e => e.Key == key && e.Message.Contains(fragment, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Read_TopLevelPolicy_RefusedUntilEnforced()
+    {
+        var error = Assert.Single(Fails("policy:\n  allow:\n    or:\n      - domain: {is: example.com}\n" + ValidRoute).Errors);
+
+        Assert.Equal("policy", error.Key);
+        Assert.Contains("not enforced", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_SameUpstreamTwiceOrOriginNotHttp_Refused()
+    {
+        var errors = Fails("""
+            cors_allowed_origins: [ftp://files.example.com]
+            routes:
+              - from: https://a.example.com
+                to: [http://127.0.0.1:1, http://127.0.0.1:1]
+                allow_public_unauthenticated_access: true
+            """).Errors;
+
+        Assert.Contains(errors, e => e.Key == "routes[0].to" && e.Message.Contains("same upstream URL twice", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Key == "cors_allowed_origins" && e.Message.Contains("http(s) origin", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Read_SameHostDifferentScheme_ReportedAsUnreachable()
+    {
+        var errors = Fails("""
+            routes:
+              - from: http://a.example.com
+                prefix: /mcp
+                to: http://127.0.0.1:1
+                allow_public_unauthenticated_access: true
+              - from: https://a.example.com
+                prefix: /mcp/
+                to: http://127.0.0.1:2
+                allow_public_unauthenticated_access: true
+            """).Errors;
+
+        Assert.Contains(errors, e => e.Key == "routes[1]" && e.Message.Contains("same requests as routes[0]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Read_CaFileWithoutCertificate_Refused()
+    {
+        var caFile = Path.GetTempFileName();
+        File.WriteAllText(caFile, "not a certificate");
+        try
+        {
+            var error = Assert.Single(Fails($"""
+                routes:
+                  - from: https://a.example.com
+                    to: https://127.0.0.1:1
+                    allow_public_unauthenticated_access: true
+                    tls_custom_ca_file: {caFile}
+                """).Errors);
+
+            Assert.Equal("routes[0].tls_custom_ca_file", error.Key);
+            Assert.Contains("no PEM certificate", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(caFile);
+        }
     }
 
     [Fact]
