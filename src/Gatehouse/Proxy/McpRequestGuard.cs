@@ -12,9 +12,9 @@ namespace Gatehouse.Proxy;
 /// </summary>
 internal sealed partial class McpRequestGuard(RequestDelegate next, GatewayState state, ILogger<McpRequestGuard> logger)
 {
-    private const string AllowedMethods = "GET, POST, DELETE, OPTIONS";
-    private const string AllowedHeaders = "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name";
-    private const string ExposedHeaders = "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version";
+    internal const string AllowedMethods = "GET, POST, DELETE, OPTIONS";
+    internal const string AllowedHeaders = "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name";
+    internal const string ExposedHeaders = "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version";
 
     public async Task InvokeAsync(HttpContext context)
     {

@@ -1,3 +1,4 @@
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.SessionAffinity;
@@ -11,12 +12,39 @@ internal static class ProxyExtensions
         services.AddSingleton<GatewayState>();
         services.AddReverseProxy()
             .LoadFromMemory([], [])
-            .AddTransforms(context => context.AddResponseTransform(StartEventStreamAsync));
+            .AddTransforms(context =>
+            {
+                context.AddResponseTransform(KeepGatewayCorsHeaders);
+                context.AddResponseTransform(StartEventStreamAsync);
+            });
         services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
         services.AddSingleton<ISessionAffinityPolicy, McpSessionAffinityPolicy>();
         services.AddRequestTimeouts();
         services.AddProblemDetails();
         return services;
+    }
+
+    /// <summary>
+    /// On MCP server routes the gateway owns CORS (it validated the Origin): an upstream's own Access-Control-*
+    /// headers would be appended to the gateway's, and browsers refuse a response with two allowed origins.
+    /// </summary>
+    private static ValueTask KeepGatewayCorsHeaders(ResponseTransformContext context)
+    {
+        var http = context.HttpContext;
+        var origin = http.Request.Headers.Origin;
+        if (origin.Count == 0 || http.Features.Get<CompiledRoute>() is not { IsMcpServer: true })
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var headers = http.Response.Headers;
+        headers.AccessControlAllowOrigin = origin;
+        headers.AccessControlExposeHeaders = McpRequestGuard.ExposedHeaders;
+        headers.Remove(HeaderNames.AccessControlAllowCredentials);
+        headers.Remove(HeaderNames.AccessControlAllowMethods);
+        headers.Remove(HeaderNames.AccessControlAllowHeaders);
+        headers.Remove(HeaderNames.AccessControlMaxAge);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>

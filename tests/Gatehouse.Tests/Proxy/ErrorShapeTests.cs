@@ -141,6 +141,24 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
+    public async Task Post_UpstreamSendsItsOwnCorsHeaders_ClientSeesOnlyTheGatewaysOrigin()
+    {
+        await using var upstream = await TestUpstream.StartAsync(app => app.MapPost("/mcp", (HttpContext context) =>
+        {
+            context.Response.Headers.AccessControlAllowOrigin = "*";
+            context.Response.Headers.AccessControlAllowCredentials = "true";
+            return Results.Ok();
+        }));
+        await using var gateway = await TestGateway.StartAsync(Route("mcp", upstream.Origin, mcp: true), "cors_allowed_origins: [https://app.example.com]");
+
+        using var response = await PostJsonAsync(gateway, "/mcp", ToolCall, origin: "https://app.example.com");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["https://app.example.com"], response.Headers.GetValues("Access-Control-Allow-Origin"));
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Credentials"));
+    }
+
+    [Fact]
     public async Task Options_PreflightFromAllowedOrigin_AnsweredByGatewayWithMcpHeaders()
     {
         var calls = 0;
