@@ -6,6 +6,7 @@ var root = new RootCommand("Gatehouse: an identity-aware gateway for Model Conte
     ServeCommand.Create(),
     CheckConfigCommand.Create(),
     DemoCommand.Create(),
+    UsersCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

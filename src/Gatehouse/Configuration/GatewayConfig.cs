@@ -23,6 +23,9 @@ internal sealed record GatewayConfig
 
     public StorageConfig Storage { get; init; } = StorageConfig.Sqlite;
 
+    /// <summary>How users sign in (<c>idp:</c>); null means no sign-in endpoints.</summary>
+    public IdpConfig? Idp { get; init; }
+
     public bool UsesTls => CertificateFile is not null;
 
     /// <summary>

@@ -19,6 +19,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
     [
         "address", "insecure_server", "certificate_file", "certificate_key_file", "metrics_address",
         "cors_allowed_origins", "routes", "policy", "data_dir", "databroker_storage_type", "databroker_storage_connection_string",
+        "idp",
     ];
 
     private static readonly string[] s_routeKeys =
@@ -128,6 +129,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
 
         var dataDirectory = ReadDataDirectory(keys);
         var storage = ReadStorage(keys);
+        var idp = ReadIdp(keys);
 
         var routes = new List<GatewayRoute>();
         if (!keys.TryGetValue("routes", out var routesNode))
@@ -169,6 +171,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             Policy = keys.GetValueOrDefault("policy"),
             DataDirectory = dataDirectory,
             Storage = storage,
+            Idp = idp,
         };
     }
 

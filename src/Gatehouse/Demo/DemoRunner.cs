@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using Gatehouse.Cli;
 using Gatehouse.Hosting;
 using Gatehouse.Servers.Northwind;
 
@@ -29,6 +31,8 @@ internal static class DemoRunner
         await northwind.StartAsync(cancellationToken);
         var northwindUrl = new Uri(northwind.Urls.First());
 
+        var firstRun = await EnsureDemoUsersAsync(dataDirectory, cancellationToken);
+
         var configPath = Path.Combine(dataDirectory, "gatehouse.yaml");
         await File.WriteAllTextAsync(configPath, ConfigYaml(port, northwindUrl, Path.GetFullPath(dataDirectory)), cancellationToken);
 
@@ -51,15 +55,68 @@ internal static class DemoRunner
               Northwind MCP server:  {baseUrl}{NorthwindPath}
               List its tools:        npx -y @modelcontextprotocol/inspector@2.12.0 --cli {baseUrl}{NorthwindPath} --transport http --method tools/list
               Ask for sales by year: npx -y @modelcontextprotocol/inspector@2.12.0 --cli {baseUrl}{NorthwindPath} --transport http --method tools/call --tool-name query --tool-arg "sql=SELECT strftime('%Y', o.order_date) AS year, ROUND(SUM(d.unit_price * d.quantity * (1 - d.discount)), 2) AS sales FROM orders o JOIN order_details d ON d.order_id = o.order_id GROUP BY year ORDER BY year"
+              Sign in:               {baseUrl}/.gatehouse/sign_in
               Health:                {baseUrl}/healthz
               Configuration:         {configPath} (edit it: changes apply live)
               Data:                  {dataDirectory}
 
-            Press Ctrl+C to stop.
             """);
+        await output.WriteLineAsync(firstRun is null
+            ? $"Demo users alice@example.com (sales) and bob@example.com (engineering): passwords in {Path.Combine(dataDirectory, PasswordsFileName)}"
+            : $"""
+                Demo users (passwords shown only now; also saved in {Path.Combine(dataDirectory, PasswordsFileName)}, mode 0600):
+                  alice@example.com (group sales):       {firstRun[0]}
+                  bob@example.com   (group engineering): {firstRun[1]}
+                """);
+        await output.WriteLineAsync(Environment.NewLine + "Press Ctrl+C to stop.");
 
         await gateway.WaitForShutdownAsync(cancellationToken);
         return 0;
+    }
+
+    public const string PasswordsFileName = "demo-users.txt";
+    public const string UsersFileName = "users.yaml";
+
+    private static readonly (string Email, string Name, string Group)[] s_demoUsers =
+    [
+        ("alice@example.com", "Alice", "sales"),
+        ("bob@example.com", "Bob", "engineering"),
+    ];
+
+    /// <summary>
+    /// On the first run, gives alice and bob random passwords: the hashes go into the users file the configuration
+    /// names, the passwords into a file only the owner can read. Returns the new passwords, or null when both files
+    /// already exist (later runs keep the same users).
+    /// </summary>
+    internal static async Task<string[]?> EnsureDemoUsersAsync(string dataDirectory, CancellationToken cancellationToken)
+    {
+        var passwordsPath = Path.Combine(dataDirectory, PasswordsFileName);
+        var usersPath = Path.Combine(dataDirectory, UsersFileName);
+        if (File.Exists(passwordsPath) && File.Exists(usersPath))
+        {
+            return null;
+        }
+
+        var passwords = s_demoUsers.Select(_ => RandomNumberGenerator.GetString("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 20)).ToArray();
+        var users = new System.Text.StringBuilder("# Written by `gatehouse demo` on its first run: the demo's built-in users.\nusers:\n");
+        var lines = new System.Text.StringBuilder("# The demo users' passwords (gatehouse demo). Keep this file private.\n");
+        for (var i = 0; i < s_demoUsers.Length; i++)
+        {
+            var (email, name, group) = s_demoUsers[i];
+            users.Append(CultureInfo.InvariantCulture, $"  - email: {email}\n    name: {name}\n    groups: [{group}]\n    password_hash: {UsersCommand.HashPassword(passwords[i])}\n");
+            lines.Append(CultureInfo.InvariantCulture, $"{email} {passwords[i]}\n");
+        }
+
+        // Created empty with mode 0600 before the passwords are written, so they are never readable by others.
+        await File.WriteAllTextAsync(passwordsPath, "", cancellationToken);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(passwordsPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        await File.WriteAllTextAsync(passwordsPath, lines.ToString(), cancellationToken);
+        await File.WriteAllTextAsync(usersPath, users.ToString(), cancellationToken);
+        return passwords;
     }
 
     private static string ConfigYaml(int port, Uri northwind, string dataDirectory) => $"""
@@ -71,13 +128,17 @@ internal static class DemoRunner
         cors_allowed_origins:
           - http://localhost:6274
           - http://127.0.0.1:6274
+        # Built-in sign-in; the users (alice, bob) and their password hashes are in users.yaml.
+        idp:
+          provider: builtin
+          users_file: {UsersFileName}
         routes:
           - name: northwind
             description: Northwind sales database (read-only SQL over customers, orders, products)
             from: http://127.0.0.1
             prefix: {NorthwindPath}
             to: {northwind.GetLeftPart(UriPartial.Authority)}
-            # Sign-in arrives with the authorization server; until then the demo route is public, on loopback only.
+            # Routes cannot require sign-in yet (tokens arrive with the authorization server): public, on loopback only.
             allow_public_unauthenticated_access: true
             mcp:
               server: {"{}"}

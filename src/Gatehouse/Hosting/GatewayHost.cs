@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Configuration;
 using Gatehouse.Observability;
 using Gatehouse.Proxy;
+using Gatehouse.SignIn;
 using Gatehouse.Signing;
 using Gatehouse.Storage;
 using Microsoft.AspNetCore.Connections.Features;
@@ -74,6 +75,7 @@ internal static class GatewayHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayTelemetry>();
         services.AddGatehouseStorage(config);
+        services.AddGatehouseSignIn(config);
         services.AddGatehouseProxy();
         services.AddHostedService<ConfigWatcher>();
         services.AddGatehouseOpenTelemetry(config);
@@ -94,6 +96,7 @@ internal static class GatewayHost
         app.UseRequestTimeouts();
         app.MapHealthEndpoints();
         app.MapJwksEndpoints();
+        app.MapGatehouseSignIn(config);
         app.MapGatehouseProxy();
         return app;
     }

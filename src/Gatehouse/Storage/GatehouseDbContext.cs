@@ -20,6 +20,10 @@ internal abstract class GatehouseDbContext(DbContextOptions options) : DbContext
 
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
 
+    public DbSet<UserSession> UserSessions => Set<UserSession>();
+
+    public DbSet<LoginLockout> LoginLockouts => Set<LoginLockout>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -40,7 +44,63 @@ internal abstract class GatehouseDbContext(DbContextOptions options) : DbContext
             // insert generation N, one insert fails, and that replica re-reads and uses the winner's key.
             key.HasIndex(k => k.Generation).IsUnique();
         });
+
+        modelBuilder.Entity<UserSession>(session =>
+        {
+            session.ToTable("UserSessions");
+            session.HasKey(s => s.Id);
+            session.Property(s => s.Id).HasMaxLength(64);
+            session.Property(s => s.Email).HasMaxLength(320);
+            session.Property(s => s.Name).HasMaxLength(320);
+            // "Sign out everywhere" revokes every session of one user.
+            session.HasIndex(s => s.Email);
+        });
+
+        modelBuilder.Entity<LoginLockout>(lockout =>
+        {
+            lockout.ToTable("LoginLockouts");
+            lockout.HasKey(l => l.Email);
+            lockout.Property(l => l.Email).HasMaxLength(320);
+        });
     }
+}
+
+/// <summary>
+/// A signed-in browser session. The cookie holds a 256-bit random value; only its SHA-256 is stored, so a copy of
+/// the database does not let anyone impersonate a signed-in user.
+/// </summary>
+internal sealed class UserSession
+{
+    /// <summary>Lower-case hex SHA-256 of the cookie value.</summary>
+    public required string Id { get; set; }
+
+    /// <summary>The user's email, lower-case.</summary>
+    public required string Email { get; set; }
+
+    public required string Name { get; set; }
+
+    public List<string> Groups { get; set; } = [];
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    /// <summary>Set on sign-out; a revoked session never resolves again.</summary>
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
+/// <summary>
+/// Failed sign-in attempts for one email (known or not, so that lock-out reveals nothing about who exists), kept in
+/// the database so that every replica counts the same attempts.
+/// </summary>
+internal sealed class LoginLockout
+{
+    /// <summary>The email as typed, trimmed and lower-cased.</summary>
+    public required string Email { get; set; }
+
+    public int FailedAttempts { get; set; }
+
+    public DateTimeOffset? LockedUntil { get; set; }
 }
 
 /// <summary>A token signing key. The private key is stored only as a Data Protection payload.</summary>

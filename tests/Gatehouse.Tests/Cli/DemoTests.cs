@@ -1,13 +1,17 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Gatehouse.Configuration;
+using Gatehouse.Demo;
 using Gatehouse.Tests.Infrastructure;
+using Microsoft.AspNetCore.Identity;
 
 namespace Gatehouse.Tests.Cli;
 
 /// <summary>
 /// `gatehouse demo` as a newcomer runs it, reached by a real third-party MCP client (the MCP Inspector CLI).
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed partial class DemoTests
 {
     private const string SalesByYear =
@@ -34,6 +38,7 @@ public sealed partial class DemoTests
             Assert.True(File.Exists(Path.Combine(dataDir, "gatehouse.yaml")));
             Assert.Contains($"data_dir: '{dataDir}'", await File.ReadAllTextAsync(Path.Combine(dataDir, "gatehouse.yaml"), ct), StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dataDir, "gatehouse.db")), "the demo's storage belongs in its --data-dir");
+            AssertDemoUsersCanSignIn(dataDir);
 
             var tools = await NodeTools.RunInspectorCliAsync([$"{baseUrl}/northwind", "--transport", "http", "--method", "tools/list"], ct);
             Assert.True(tools.ExitCode == 0, tools.Stderr);
@@ -60,6 +65,46 @@ public sealed partial class DemoTests
             demo.Kill(entireProcessTree: true);
             await demo.WaitForExitAsync(CancellationToken.None);
             Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task EnsureDemoUsers_SecondRun_KeepsUsersAndPrintsNoPasswords()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Directory.CreateTempSubdirectory("gatehouse-demo-users-").FullName;
+        try
+        {
+            var first = await DemoRunner.EnsureDemoUsersAsync(dataDir, ct);
+            var users = await File.ReadAllTextAsync(Path.Combine(dataDir, DemoRunner.UsersFileName), ct);
+            var second = await DemoRunner.EnsureDemoUsersAsync(dataDir, ct);
+
+            Assert.NotNull(first);
+            Assert.All(first, p => Assert.Equal(20, p.Length));
+            Assert.NotEqual(first[0], first[1]);
+            Assert.Null(second);
+            Assert.Equal(users, await File.ReadAllTextAsync(Path.Combine(dataDir, DemoRunner.UsersFileName), ct));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dataDir, DemoRunner.PasswordsFileName)));
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    /// <summary>The passwords saved for alice and bob (0600) match the hashes the demo's configuration loads.</summary>
+    private static void AssertDemoUsersCanSignIn(string dataDir)
+    {
+        var passwordsFile = Path.Combine(dataDir, DemoRunner.PasswordsFileName);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(passwordsFile));
+        var passwords = File.ReadAllLines(passwordsFile).Where(l => !l.StartsWith('#')).Select(l => l.Split(' ')).ToDictionary(p => p[0], p => p[1]);
+        var idp = YamlConfigReader.Load(Path.Combine(dataDir, "gatehouse.yaml")).Idp!;
+        var hasher = new PasswordHasher<BuiltinUser>();
+        foreach (var (email, group) in new[] { ("alice@example.com", "sales"), ("bob@example.com", "engineering") })
+        {
+            var user = idp.FindUser(email)!;
+            Assert.Equal([group], user.Groups);
+            Assert.Equal(PasswordVerificationResult.Success, hasher.VerifyHashedPassword(user, user.PasswordHash, passwords[email]));
         }
     }
 

@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using System.Text;
+using Gatehouse.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Gatehouse.SignIn;
+
+/// <summary>The signed-in user behind a session cookie.</summary>
+internal sealed record SessionUser(string SessionId, string Email, string Name, IReadOnlyList<string> Groups, DateTimeOffset ExpiresAt);
+
+/// <summary>Resolves the request's session cookie to the signed-in user, or null. For features that need the user.</summary>
+internal interface ISessionUserAccessor
+{
+    ValueTask<SessionUser?> GetUserAsync(HttpContext context);
+
+    /// <summary>Resolves a raw cookie value (never logged).</summary>
+    ValueTask<SessionUser?> ResolveAsync(string? cookieValue, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Server-side sessions in the database, referenced by a <c>__Host-</c> cookie. Lookups are cached in memory for a
+/// few seconds so that a page load does not cost a database query per request, while a revocation made by any
+/// replica takes effect everywhere within <see cref="CacheDuration"/>.
+/// </summary>
+internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cache, TimeProvider time) : ISessionUserAccessor
+{
+    /// <summary>
+    /// <c>__Host-</c>: the browser accepts it only with Secure, Path=/ and no Domain, so no sibling host can set or
+    /// overwrite it (https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2).
+    /// </summary>
+    public const string CookieName = "__Host-gatehouse_session";
+
+    public static readonly TimeSpan CacheDuration = TimeSpan.FromSeconds(5);
+
+    private static readonly object s_none = new();
+
+    public async Task<(string CookieValue, UserSession Session)> CreateAsync(string email, string name, IReadOnlyList<string> groups, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var cookieValue = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var now = time.GetUtcNow();
+        var session = new UserSession
+        {
+            Id = HashOf(cookieValue),
+            Email = email.ToLowerInvariant(),
+            Name = name,
+            Groups = [.. groups],
+            CreatedAt = now,
+            ExpiresAt = now + lifetime,
+        };
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        db.UserSessions.Add(session);
+        await db.SaveChangesAsync(cancellationToken);
+        return (cookieValue, session);
+    }
+
+    public ValueTask<SessionUser?> GetUserAsync(HttpContext context) =>
+        ResolveAsync(context.Request.Cookies[CookieName], context.RequestAborted);
+
+    public async ValueTask<SessionUser?> ResolveAsync(string? cookieValue, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(cookieValue) || cookieValue.Length > 100)
+        {
+            return null;
+        }
+
+        var id = HashOf(cookieValue);
+        if (cache.TryGetValue(id, out var cached))
+        {
+            return cached is SessionUser user && user.ExpiresAt > time.GetUtcNow() ? user : null;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        var session = await db.UserSessions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, cancellationToken);
+        var resolved = session is { RevokedAt: null } && session.ExpiresAt > time.GetUtcNow()
+            ? new SessionUser(session.Id, session.Email, session.Name, session.Groups, session.ExpiresAt)
+            : null;
+
+        // Misses are cached too, so a flood of bogus cookies does not become a flood of queries.
+        cache.Set(id, (object?)resolved ?? s_none, CacheDuration);
+        return resolved;
+    }
+
+    /// <summary>Revokes every session of the user behind this cookie ("sign out everywhere"); returns that user's email.</summary>
+    public async Task<string?> RevokeAllAsync(string? cookieValue, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(cookieValue) || cookieValue.Length > 100)
+        {
+            return null;
+        }
+
+        var id = HashOf(cookieValue);
+        cache.Remove(id);
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        var email = await db.UserSessions.Where(s => s.Id == id).Select(s => s.Email).FirstOrDefaultAsync(cancellationToken);
+        if (email is null)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        await db.UserSessions.Where(s => s.Email == email && s.RevokedAt == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(s => s.RevokedAt, now), cancellationToken);
+        return email;
+    }
+
+    internal static string HashOf(string cookieValue) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cookieValue)));
+
+    private static string Base64UrlEncode(byte[] bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

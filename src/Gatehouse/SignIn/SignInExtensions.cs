@@ -1,0 +1,33 @@
+using Gatehouse.Configuration;
+
+namespace Gatehouse.SignIn;
+
+internal static class SignInExtensions
+{
+    /// <summary>
+    /// Sessions are registered always (other features resolve users through <see cref="ISessionUserAccessor"/>);
+    /// the pages and antiforgery only when <c>idp</c> is configured.
+    /// </summary>
+    public static IServiceCollection AddGatehouseSignIn(this IServiceCollection services, GatewayConfig config)
+    {
+        services.AddMemoryCache();
+        services.AddSingleton<SessionStore>();
+        services.AddSingleton<ISessionUserAccessor>(sp => sp.GetRequiredService<SessionStore>());
+        services.AddSingleton<LoginLockoutStore>();
+        if (config.Idp is not null)
+        {
+            services.AddAntiforgery(options =>
+            {
+                // The pages send X-Frame-Options: DENY (and CSP frame-ancestors 'none') themselves.
+                options.SuppressXFrameOptionsHeader = true;
+                options.Cookie.Name = "gatehouse_csrf";
+                options.FormFieldName = "csrf_token";
+            });
+        }
+
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapGatehouseSignIn(this IEndpointRouteBuilder endpoints, GatewayConfig config) =>
+        config.Idp is null ? endpoints : SignInEndpoints.MapPages(endpoints);
+}
