@@ -13,23 +13,40 @@ internal sealed partial class AccessLogMiddleware(RequestDelegate next, ILogger<
     public async Task InvokeAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
-        var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        var counter = new CountingResponseBody(originalBody);
-        context.Features.Set<IHttpResponseBodyFeature>(counter);
+        // The byte count only feeds the log line: with the access log off (level above Information), the response
+        // body is not wrapped, which saves two allocations and an indirection on every write (bench/run.sh).
+        IHttpResponseBodyFeature? originalBody = null;
+        CountingResponseBody? counter = null;
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+            counter = new CountingResponseBody(originalBody);
+            context.Features.Set<IHttpResponseBodyFeature>(counter);
+        }
+
         try
         {
             await next(context);
         }
         finally
         {
-            context.Features.Set(originalBody);
+            if (originalBody is not null)
+            {
+                context.Features.Set(originalBody);
+            }
+
             var elapsed = Stopwatch.GetElapsedTime(started);
             var routeId = context.Features.Get<CompiledRoute>()?.Route.Id ?? "-";
             var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode;
-            var routeTag = new KeyValuePair<string, object?>("route", routeId);
-            telemetry.Requests.Add(1, routeTag, new KeyValuePair<string, object?>("status", status));
-            telemetry.Duration.Record(elapsed.TotalSeconds, routeTag);
-            if (logger.IsEnabled(LogLevel.Information))
+            // Without a listener (no metrics_address, no OTLP) the instruments record nothing: skip boxing the tags.
+            if (telemetry.Requests.Enabled || telemetry.Duration.Enabled)
+            {
+                var routeTag = new KeyValuePair<string, object?>("route", routeId);
+                telemetry.Requests.Add(1, routeTag, new KeyValuePair<string, object?>("status", status));
+                telemetry.Duration.Record(elapsed.TotalSeconds, routeTag);
+            }
+
+            if (counter is not null && logger.IsEnabled(LogLevel.Information))
             {
 #pragma warning disable CA1873 // Guarded by IsEnabled just above.
                 LogRequest(logger, routeId, context.Request.Method, context.Request.Host.Value ?? "", context.Request.Path.Value ?? "/",
