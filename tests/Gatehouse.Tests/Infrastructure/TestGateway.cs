@@ -107,6 +107,25 @@ internal sealed class LogSink : ILoggerProvider
     {
     }
 
+    /// <summary>
+    /// Waits (bounded) for an entry: some lines are written just after the response reached the client, such as the
+    /// access log line or the reload notice.
+    /// </summary>
+    public async Task<LogEntry> WaitForAsync(Func<LogEntry, bool> predicate)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            if (Entries.FirstOrDefault(predicate) is { } entry)
+            {
+                return entry;
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        throw new Xunit.Sdk.XunitException("No log entry matched within 5 s. Entries:\n" + string.Join("\n", Entries.Select(e => $"{e.EventId} {e.Message}")));
+    }
+
     public IEnumerable<LogEntry> Errors => Entries.Where(e => e.Level >= LogLevel.Error || e.Exception is not null);
 
     private sealed class SinkLogger(LogSink sink, string category) : ILogger

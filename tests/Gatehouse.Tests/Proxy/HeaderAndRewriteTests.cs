@@ -139,6 +139,8 @@ public sealed class HeaderAndRewriteTests
         using var response = await gateway.Client.GetAsync("/app/callback?code=SECRET-CODE&state=xyz", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
+        // The line is written once the response has gone out, which can be just after the client has read it.
+        await gateway.Logs.WaitForAsync(e => e.EventId == 1000);
         var line = Assert.Single(gateway.Logs.Entries, e => e.EventId == 1000);
         Assert.Contains("app GET", line.Message, StringComparison.Ordinal);
         Assert.Contains("/app/callback 200", line.Message, StringComparison.Ordinal);
