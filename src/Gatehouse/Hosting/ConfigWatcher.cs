@@ -85,7 +85,7 @@ internal sealed partial class ConfigWatcher(
             var config = YamlConfigReader.Parse(text, path, Path.GetDirectoryName(path));
             // Compared with what the listeners were started with, not with the last reload, so that every reload
             // that still differs keeps saying a restart is needed.
-            var running = _started ??= state.Current.Config;
+            var running = _started ?? state.Current.Config;
             if (config.Address != running.Address || config.MetricsAddress != running.MetricsAddress ||
                 config.CertificateFile != running.CertificateFile || config.CertificateKeyFile != running.CertificateKeyFile ||
                 config.DataDirectory != running.DataDirectory || config.Storage != running.Storage)
