@@ -26,6 +26,21 @@ internal sealed record GatewayConfig
     /// <summary>How users sign in (<c>idp:</c>); null means no sign-in endpoints.</summary>
     public IdpConfig? Idp { get; init; }
 
+    /// <summary>The OAuth 2.1 authorization server for MCP clients (<c>authorization_server:</c>).</summary>
+    public AuthorizationServerConfig AuthorizationServer { get; init; } = AuthorizationServerConfig.Default;
+
+    /// <summary>OAuth clients registered in the file (<c>clients:</c>).</summary>
+    public IReadOnlyList<ConfiguredClient> Clients { get; init; } = [];
+
+    /// <summary>
+    /// The request header that carries the signed identity assertion to upstreams (<c>jwt_assertion_header</c>):
+    /// <c>X-Gatehouse-Jwt-Assertion</c>, or <c>X-Pomerium-Jwt-Assertion</c> for servers written for Pomerium.
+    /// </summary>
+    public string JwtAssertionHeader { get; init; } = DefaultJwtAssertionHeader;
+
+    public const string DefaultJwtAssertionHeader = "X-Gatehouse-Jwt-Assertion";
+    public const string PomeriumJwtAssertionHeader = "X-Pomerium-Jwt-Assertion";
+
     public bool UsesTls => CertificateFile is not null;
 
     /// <summary>
@@ -132,7 +147,21 @@ internal sealed record GatewayRoute
     /// <summary>The origin browsers send for pages served from this route: scheme://host[:port].</summary>
     public string Origin => From.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
 
-    /// <summary>The public URL of this route's MCP endpoint (the resource a token is issued for).</summary>
+    /// <summary>
+    /// The path that names this route as an OAuth protected resource (RFC 9728, RFC 8707): the matched prefix or
+    /// path without a trailing slash, empty for the root. Every URL under it is the same resource, so a client that
+    /// connects to <c>/sales</c> or <c>/sales/mcp</c> asks for one token.
+    /// </summary>
+    public string ResourcePath => (Path ?? Prefix ?? "/").TrimEnd('/');
+
+    /// <summary>
+    /// The canonical resource URI for a request that reached this route with <paramref name="scheme"/> on
+    /// <paramref name="host"/>, as the client wrote them (lower-cased), and <see cref="ResourcePath"/> (MCP
+    /// authorization, "Canonical Server URI").
+    /// </summary>
+    public string ResourceUrl(string scheme, string host) => string.Concat(scheme, "://", host.ToLowerInvariant(), ResourcePath);
+
+    /// <summary>The public URL of this route's MCP endpoint, as listings show it.</summary>
     public string PublicUrl
     {
         get

@@ -8,7 +8,14 @@ namespace Gatehouse.Configuration;
 /// <summary>The <c>idp:</c> section: the built-in provider, its users (inline or in <c>users_file</c>), sessions and lock-out.</summary>
 internal sealed partial class YamlConfigReader
 {
-    private static readonly string[] s_idpKeys = ["provider", "users", "users_file", "session_lifetime", "lockout"];
+    private static readonly string[] s_idpKeys =
+    [
+        "provider", "users", "users_file", "session_lifetime", "lockout",
+        "provider_url", "client_id", "client_secret", "scopes", "groups_claim", "authorization_url_params",
+    ];
+
+    private static readonly string[] s_builtinOnlyKeys = ["users", "users_file", "lockout"];
+    private static readonly string[] s_oidcOnlyKeys = ["provider_url", "client_id", "client_secret", "scopes", "groups_claim", "authorization_url_params"];
     private static readonly string[] s_lockoutKeys = ["max_failed_attempts", "lockout_duration"];
     private static readonly string[] s_userKeys = ["email", "name", "groups", "password_hash"];
 
@@ -40,12 +47,16 @@ internal sealed partial class YamlConfigReader
         switch (Scalar(providerNode, "idp.provider", "a provider name"))
         {
             case "builtin":
+                foreach (var key in s_oidcOnlyKeys.Where(keys.ContainsKey))
+                {
+                    _errors.Add(Error("idp." + key, keys[key], "belongs to `provider: oidc`; the builtin provider takes `users`, `users_file` and `lockout`"));
+                }
+
                 break;
             case "oidc":
-                _errors.Add(Error("idp.provider", providerNode, "`oidc` is not available in this version; use `provider: builtin` with users in the configuration"));
-                return null;
+                return ReadOidcIdp(keys, map);
             case var other when providerNode is YamlScalarNode:
-                _errors.Add(Error("idp.provider", providerNode, $"`{other}` is not available in this version; use `provider: builtin`"));
+                _errors.Add(Error("idp.provider", providerNode, $"`{other}` is not a provider; use `builtin` (users in the configuration) or `oidc` (any OpenID Connect provider)"));
                 return null;
             default:
                 return null;
@@ -84,6 +95,82 @@ internal sealed partial class YamlConfigReader
         }
 
         return new IdpConfig { Users = users.Select(u => u.User).ToList(), SessionLifetime = lifetime, Lockout = lockout };
+    }
+
+    private IdpConfig? ReadOidcIdp(Dictionary<string, YamlNode> keys, YamlMappingNode map)
+    {
+        foreach (var key in s_builtinOnlyKeys.Where(keys.ContainsKey))
+        {
+            _errors.Add(Error("idp." + key, keys[key], "belongs to `provider: builtin`; with `provider: oidc` users are managed by the OpenID Connect provider"));
+        }
+
+        Uri? providerUrl = null;
+        if (!keys.TryGetValue("provider_url", out var urlNode))
+        {
+            _errors.Add(Error("idp", map, "missing `provider_url:`, the provider's issuer URL such as https://accounts.google.com"));
+        }
+        else if (ReadUrl(urlNode, "idp.provider_url", requirePathless: false) is { } url)
+        {
+            if (url.Scheme == Uri.UriSchemeHttp && !Authorization.RedirectUriRules.IsLoopbackHost(url.Host))
+            {
+                _errors.Add(Error("idp.provider_url", urlNode, "an identity provider must be reached over https (plain http is accepted only on loopback, for development)"));
+            }
+            else
+            {
+                providerUrl = url;
+            }
+        }
+
+        var clientId = OptionalString(keys, "client_id", "idp.client_id")?.Trim();
+        if (string.IsNullOrEmpty(clientId))
+        {
+            _errors.Add(Error("idp.client_id", keys.GetValueOrDefault("client_id") ?? map, "missing: the client id Gatehouse was registered with at the provider"));
+        }
+
+        var secret = OptionalString(keys, "client_secret", "idp.client_secret");
+        if (secret is { Length: 0 })
+        {
+            _errors.Add(Error("idp.client_secret", keys["client_secret"], "is empty; remove the key for a public client, or set it (for example `${OIDC_CLIENT_SECRET}`)"));
+        }
+
+        var scopes = keys.TryGetValue("scopes", out var scopesNode) ? ReadStringList(scopesNode, "idp.scopes") : [.. OidcProviderConfig.DefaultScopes];
+        if (scopesNode is not null && !scopes.Contains("openid"))
+        {
+            _errors.Add(Error("idp.scopes", scopesNode, "must include `openid` (OpenID Connect Core §3.1.2.1)"));
+        }
+
+        var groupsClaim = OptionalString(keys, "groups_claim", "idp.groups_claim")?.Trim();
+        var parameters = keys.TryGetValue("authorization_url_params", out var paramsNode)
+            ? ReadStringMap(paramsNode, "idp.authorization_url_params")
+            : System.Collections.Frozen.FrozenDictionary<string, string>.Empty;
+        foreach (var reserved in new[] { "client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method" })
+        {
+            if (parameters.ContainsKey(reserved))
+            {
+                _errors.Add(Error("idp.authorization_url_params", paramsNode!, $"`{reserved}` is set by Gatehouse itself; remove it"));
+            }
+        }
+
+        var lifetime = OptionalDuration(keys, "session_lifetime", "idp.session_lifetime") ?? IdpConfig.DefaultSessionLifetime;
+        if (providerUrl is null || string.IsNullOrEmpty(clientId))
+        {
+            return null;
+        }
+
+        return new IdpConfig
+        {
+            Provider = IdpProvider.Oidc,
+            SessionLifetime = lifetime,
+            Oidc = new OidcProviderConfig
+            {
+                ProviderUrl = providerUrl,
+                ClientId = clientId,
+                ClientSecret = secret,
+                Scopes = scopes,
+                GroupsClaim = string.IsNullOrEmpty(groupsClaim) ? "groups" : groupsClaim,
+                AuthorizationUrlParams = parameters,
+            },
+        };
     }
 
     private LockoutConfig ReadLockout(YamlNode node)

@@ -19,7 +19,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
     [
         "address", "insecure_server", "certificate_file", "certificate_key_file", "metrics_address",
         "cors_allowed_origins", "routes", "policy", "data_dir", "databroker_storage_type", "databroker_storage_connection_string",
-        "idp",
+        "idp", "authorization_server", "clients", "mcp_allowed_client_id_domains", "jwt_assertion_header",
     ];
 
     private static readonly string[] s_routeKeys =
@@ -130,6 +130,8 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         var dataDirectory = ReadDataDirectory(keys);
         var storage = ReadStorage(keys);
         var idp = ReadIdp(keys);
+        var authorizationServer = ReadAuthorizationServer(keys);
+        var jwtAssertionHeader = ReadJwtAssertionHeader(keys);
 
         var routes = new List<GatewayRoute>();
         if (!keys.TryGetValue("routes", out var routesNode))
@@ -148,12 +150,14 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             }
 
             CheckDuplicateRoutes(routes, sequence);
+            CheckSignInAvailable(routes, sequence, idp);
         }
         else if (routesNode is not YamlScalarNode { Value: null or "" })
         {
             _errors.Add(Error("routes", routesNode, "expected a list of routes, each starting with `- from:`"));
         }
 
+        var clients = ReadClients(keys, routes);
         if (address is null)
         {
             return null;
@@ -172,6 +176,9 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             DataDirectory = dataDirectory,
             Storage = storage,
             Idp = idp,
+            AuthorizationServer = authorizationServer,
+            Clients = clients,
+            JwtAssertionHeader = jwtAssertionHeader,
         };
     }
 
@@ -334,12 +341,11 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             _errors.Add(Error(at + ".policy", policy, "a route with allow_public_unauthenticated_access: true admits everyone, so a policy would never apply; remove one of the two"));
         }
 
-        if (!isPublic)
+        if (!isPublic && policy is not null)
         {
-            // Fail closed: until sign-in and token validation exist (issue 3), a protected route would have nothing
-            // to protect it with. Refusing the configuration is safer than serving the route open.
-            _errors.Add(Error(at, map,
-                "this version of Gatehouse cannot yet authenticate users, so every route must say `allow_public_unauthenticated_access: true` explicitly"));
+            // Fail closed: a policy that is accepted but not enforced would look like protection and be none.
+            _errors.Add(Error(at + ".policy", policy,
+                "policies are not enforced by this version of Gatehouse; remove `policy` (the route still requires a signed-in user or a valid token)"));
         }
 
         var timeout = OptionalDuration(keys, "timeout", at + ".timeout");
@@ -496,6 +502,25 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
                 _errors.Add(Error($"routes[{route.Index}].name", sequence.Children[route.Index],
                     $"the name `{route.Id}` is already used by routes[{names[route.Id]}]; route names must be unique"));
             }
+        }
+    }
+
+    /// <summary>
+    /// A route that is not public needs a way in: browsers sign in through <c>idp</c>. MCP server routes also take
+    /// service-account tokens, so they may go without an identity provider (agents and CI only).
+    /// </summary>
+    private void CheckSignInAvailable(List<GatewayRoute> routes, YamlSequenceNode sequence, IdpConfig? idp)
+    {
+        if (idp is not null)
+        {
+            return;
+        }
+
+        foreach (var route in routes.Where(r => !r.AllowPublicUnauthenticatedAccess && r.Kind != RouteKind.McpServer))
+        {
+            _errors.Add(Error($"routes[{route.Index}]", sequence.Children[route.Index],
+                "this route requires sign-in, but no identity provider is configured; add `idp:` (such as `provider: builtin` with users), " +
+                "or set `allow_public_unauthenticated_access: true` to serve it to everyone"));
         }
     }
 

@@ -138,8 +138,7 @@ internal static class DemoRunner
             from: http://127.0.0.1
             prefix: {NorthwindPath}
             to: {northwind.GetLeftPart(UriPartial.Authority)}
-            # Routes cannot require sign-in yet (tokens arrive with the authorization server): public, on loopback only.
-            allow_public_unauthenticated_access: true
+            # Protected: MCP clients sign in through Gatehouse's authorization server (or use a service-account token).
             mcp:
               server: {"{}"}
         """;

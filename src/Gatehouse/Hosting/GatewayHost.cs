@@ -1,7 +1,9 @@
 using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Authorization;
 using Gatehouse.Configuration;
 using Gatehouse.Observability;
 using Gatehouse.Proxy;
+using Gatehouse.ResourceServer;
 using Gatehouse.SignIn;
 using Gatehouse.Signing;
 using Gatehouse.Storage;
@@ -81,6 +83,8 @@ internal static class GatewayHost
         services.AddSingleton<GatewayTelemetry>();
         services.AddGatehouseStorage(config);
         services.AddGatehouseSignIn(config);
+        services.AddGatehouseAuthorizationServer(config);
+        services.AddGatehouseResourceServer();
         services.AddGatehouseProxy();
         services.AddHostedService<ConfigWatcher>();
         services.AddGatehouseOpenTelemetry(config);
@@ -97,11 +101,14 @@ internal static class GatewayHost
                 : next(context));
         }
 
+        app.UseGatehouseAuthorizationServer();
         app.UseRouting();
         app.UseRequestTimeouts();
         app.MapHealthEndpoints();
         app.MapJwksEndpoints();
+        app.MapProtectedResourceMetadata();
         app.MapGatehouseSignIn(config);
+        app.MapGatehouseAuthorizationServer();
         app.MapGatehouseProxy();
         return app;
     }

@@ -18,6 +18,9 @@ internal sealed class GatewayState(InMemoryConfigProvider proxyConfig, TimeProvi
 
     public DateTimeOffset LoadedAt { get; private set; }
 
+    /// <summary>Raised after a configuration is in force (at start-up and on every reload), for features that sync state from it.</summary>
+    public event Action<GatewayConfig>? Applied;
+
     public void Apply(GatewayConfig config)
     {
         var snapshot = GatewaySnapshot.Create(config);
@@ -25,6 +28,7 @@ internal sealed class GatewayState(InMemoryConfigProvider proxyConfig, TimeProvi
         _current = snapshot;
         LoadedAt = timeProvider.GetUtcNow();
         proxyConfig.Update(routes, clusters);
+        Applied?.Invoke(config);
     }
 }
 

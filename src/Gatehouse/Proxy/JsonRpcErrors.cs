@@ -21,6 +21,12 @@ internal static class JsonRpcErrors
     /// <summary>The upstream did not answer in time (route <c>timeout</c> or <c>idle_timeout</c>).</summary>
     public const int UpstreamTimeout = -32051;
 
+    /// <summary>No valid credential: HTTP 401 with WWW-Authenticate says what to do.</summary>
+    public const int Unauthorized = -32052;
+
+    /// <summary>The gateway cannot check credentials right now (storage unreachable): HTTP 503, retry.</summary>
+    public const int CredentialCheckUnavailable = -32053;
+
     public static async Task WriteAsync(HttpContext context, int httpStatus, int code, string message)
     {
         var response = context.Response;

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using Gatehouse.Configuration;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Model;
@@ -7,8 +5,9 @@ using Yarp.ReverseProxy.Model;
 namespace Gatehouse.Proxy;
 
 /// <summary>
-/// The checks every request to an MCP server route passes before it is forwarded: Origin (DNS-rebinding
-/// protection), CORS preflight, and the bounded read of the JSON-RPC body.
+/// The first checks every request to an MCP server route passes: Origin (DNS-rebinding protection) and CORS
+/// preflight, which carry no credentials and so come before authentication (RouteAuthenticator). It also resolves
+/// every proxied request's route for the middleware after it.
 /// </summary>
 internal sealed partial class McpRequestGuard(RequestDelegate next, GatewayState state, ILogger<McpRequestGuard> logger)
 {
@@ -55,37 +54,7 @@ internal sealed partial class McpRequestGuard(RequestDelegate next, GatewayState
             headers.AccessControlExposeHeaders = ExposedHeaders;
         }
 
-        if (!HttpMethods.IsPost(request.Method))
-        {
-            await next(context);
-            return;
-        }
-
-        var limit = route.MaxRequestBytes;
-        if (request.ContentLength > limit)
-        {
-            await RefuseTooLargeAsync(context, route, limit);
-            return;
-        }
-
-        var (buffer, length) = await ReadBoundedAsync(request.BodyReader, limit, context.RequestAborted);
-        if (buffer is null)
-        {
-            await RefuseTooLargeAsync(context, route, limit);
-            return;
-        }
-
-        try
-        {
-            context.Features.Set(McpRequestFeature.Parse(buffer.AsSpan(0, length)));
-            request.Body = new MemoryStream(buffer, 0, length, writable: false);
-            request.ContentLength = length;
-            await next(context);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        await next(context);
     }
 
     private static CompiledRoute? ResolveRoute(HttpContext context, GatewayState state)
@@ -117,44 +86,6 @@ internal sealed partial class McpRequestGuard(RequestDelegate next, GatewayState
         return string.Equals(origin, own, StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>Reads the whole body into a pooled array, or returns null as soon as it exceeds the limit.</summary>
-    private static async Task<(byte[]? Buffer, int Length)> ReadBoundedAsync(PipeReader reader, long limit, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var result = await reader.ReadAsync(cancellationToken);
-            var readable = result.Buffer;
-            if (readable.Length > limit)
-            {
-                reader.AdvanceTo(readable.End);
-                return (null, 0);
-            }
-
-            if (result.IsCompleted)
-            {
-                var length = (int)readable.Length;
-                var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-                readable.CopyTo(buffer);
-                reader.AdvanceTo(readable.End);
-                return (buffer, length);
-            }
-
-            // Nothing consumed, everything examined: wait for more data.
-            reader.AdvanceTo(readable.Start, readable.End);
-        }
-    }
-
-    private Task RefuseTooLargeAsync(HttpContext context, CompiledRoute route, long limit)
-    {
-        LogBodyTooLarge(logger, route.Route.Id, limit);
-        // The client may still be sending: closing the connection afterwards is Kestrel's job (it drains or resets).
-        return JsonRpcErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, JsonRpcErrors.InvalidRequest,
-            $"The request body is larger than this MCP server accepts ({limit} bytes, mcp.server.max_request_bytes).");
-    }
-
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Refused a request to route {RouteId} from origin {Origin}: not an allowed origin")]
     private static partial void LogOriginRefused(ILogger logger, string routeId, string origin);
-
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Refused a request to route {RouteId}: body over {Limit} bytes")]
-    private static partial void LogBodyTooLarge(ILogger logger, string routeId, long limit);
 }

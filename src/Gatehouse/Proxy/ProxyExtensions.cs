@@ -67,6 +67,8 @@ internal static class ProxyExtensions
         {
             proxy.UseMiddleware<ForwarderErrorResponder>();
             proxy.UseMiddleware<McpRequestGuard>();
+            proxy.UseMiddleware<ResourceServer.RouteAuthenticator>();
+            proxy.UseMiddleware<McpBodyReader>();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();

@@ -9,7 +9,6 @@ internal static class YarpConfigBuilder
 {
     public const string CustomCaMetadataKey = "gatehouse.tls_custom_ca_file";
     public const string ResponseHeadersTimeoutMetadataKey = "gatehouse.response_headers_timeout_ms";
-    public const string IdentityHeader = "X-Gatehouse-Jwt-Assertion";
 
     /// <summary>
     /// MCP streams (GET SSE, long tool calls) stay open as long as both ends want, so MCP server routes get no idle
@@ -38,12 +37,9 @@ internal static class YarpConfigBuilder
             ? EscapeTemplate(exact)
             : (route.Prefix is { } prefix ? EscapeTemplate(prefix.TrimEnd('/')) : "") + "/{**gatehouse-rest}";
 
-        var transforms = new List<IReadOnlyDictionary<string, string>>
-        {
-            // Nobody but Gatehouse may assert an identity to an upstream: drop any copy a client sent.
-            new Dictionary<string, string> { ["RequestHeaderRemove"] = IdentityHeader },
-            new Dictionary<string, string> { ["RequestHeaderRemove"] = "X-Pomerium-Jwt-Assertion" },
-        };
+        // Identity headers a client sent are removed, and Gatehouse's own added, by RouteAuthenticator: a
+        // RequestHeaderRemove transform here would run after it and remove Gatehouse's assertion too.
+        var transforms = new List<IReadOnlyDictionary<string, string>>();
 
         if (route.Prefix is { } matched && route.PrefixRewrite is { } rewrite)
         {

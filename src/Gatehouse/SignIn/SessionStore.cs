@@ -7,7 +7,11 @@ using Microsoft.Extensions.Caching.Memory;
 namespace Gatehouse.SignIn;
 
 /// <summary>The signed-in user behind a session cookie.</summary>
-internal sealed record SessionUser(string SessionId, string Email, string Name, IReadOnlyList<string> Groups, DateTimeOffset ExpiresAt);
+internal sealed record SessionUser(string SessionId, string Email, string Name, IReadOnlyList<string> Groups, DateTimeOffset ExpiresAt)
+{
+    /// <summary>The user's stable id (<c>sub</c>): the provider's subject, or the email for built-in users.</summary>
+    public string Subject { get; init; } = Email;
+}
 
 /// <summary>Resolves the request's session cookie to the signed-in user, or null. For features that need the user.</summary>
 internal interface ISessionUserAccessor
@@ -23,7 +27,8 @@ internal interface ISessionUserAccessor
 /// few seconds so that a page load does not cost a database query per request, while a revocation made by any
 /// replica takes effect everywhere within <see cref="CacheDuration"/>.
 /// </summary>
-internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cache, TimeProvider time) : ISessionUserAccessor
+internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cache, TimeProvider time, Revocation.RevocationList revocations, Proxy.GatewayState state)
+    : ISessionUserAccessor
 {
     /// <summary>
     /// <c>__Host-</c>: the browser accepts it only with Secure, Path=/ and no Domain, so no sibling host can set or
@@ -35,7 +40,8 @@ internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cac
 
     private static readonly object s_none = new();
 
-    public async Task<(string CookieValue, UserSession Session)> CreateAsync(string email, string name, IReadOnlyList<string> groups, TimeSpan lifetime, CancellationToken cancellationToken)
+    public async Task<(string CookieValue, UserSession Session)> CreateAsync(
+        string email, string name, IReadOnlyList<string> groups, TimeSpan lifetime, CancellationToken cancellationToken, Action<UserSession>? configure = null)
     {
         var cookieValue = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var now = time.GetUtcNow();
@@ -48,6 +54,7 @@ internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cac
             CreatedAt = now,
             ExpiresAt = now + lifetime,
         };
+        configure?.Invoke(session);
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
@@ -76,7 +83,7 @@ internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cac
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
         var session = await db.UserSessions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, cancellationToken);
         var resolved = session is { RevokedAt: null } && session.ExpiresAt > time.GetUtcNow()
-            ? new SessionUser(session.Id, session.Email, session.Name, session.Groups, session.ExpiresAt)
+            ? new SessionUser(session.Id, session.Email, session.Name, session.Groups, session.ExpiresAt) { Subject = session.Subject ?? session.Email }
             : null;
 
         // Misses are cached too, so a flood of bogus cookies does not become a flood of queries.
@@ -102,10 +109,35 @@ internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cac
             return null;
         }
 
-        var now = time.GetUtcNow();
-        await db.UserSessions.Where(s => s.Email == email && s.RevokedAt == null)
-            .ExecuteUpdateAsync(set => set.SetProperty(s => s.RevokedAt, now), cancellationToken);
+        var sessionIds = await db.UserSessions.Where(s => s.Email == email && s.RevokedAt == null).Select(s => s.Id).ToListAsync(cancellationToken);
+        await RevokeAsync(db, sessionIds, cancellationToken);
         return email;
+    }
+
+    /// <summary>Revokes one session, for example when its identity provider no longer vouches for the user.</summary>
+    public async Task RevokeSessionAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        await RevokeAsync(db, [sessionId], cancellationToken);
+    }
+
+    /// <summary>
+    /// Marks the sessions revoked and records them in the revocation list: tokens that MCP clients obtained through
+    /// these sessions (they carry the session id as <c>sid</c>) stop working too, on every replica within seconds.
+    /// </summary>
+    private async Task RevokeAsync(GatehouseDbContext db, List<string> sessionIds, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await db.UserSessions.Where(s => sessionIds.Contains(s.Id) && s.RevokedAt == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(s => s.RevokedAt, now), cancellationToken);
+        foreach (var id in sessionIds)
+        {
+            cache.Remove(id);
+        }
+
+        var grantsEnd = now + state.Current.Config.AuthorizationServer.RefreshTokenLifetime;
+        await revocations.RevokeAsync(sessionIds.Select(id => (RevocationKinds.Session, id)), grantsEnd, cancellationToken);
     }
 
     internal static string HashOf(string cookieValue) =>

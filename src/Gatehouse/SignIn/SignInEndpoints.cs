@@ -20,7 +20,6 @@ internal static partial class SignInEndpoints
     /// <summary>Where a sign-in ends when no (safe) <c>redirect_uri</c> was given.</summary>
     public const string DefaultRedirect = "/";
 
-    private const string ContentSecurityPolicy = "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
     private const string WrongCredentials = "Wrong email or password.";
     private const string LockedOut = "Too many failed sign-in attempts for this account. Try again later.";
 
@@ -185,39 +184,10 @@ internal static partial class SignInEndpoints
             """, statusCode);
     }
 
-    private static ContentHttpResult Page(HttpContext context, string title, string body, int statusCode)
-    {
-        var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.XFrameOptions = "DENY";
-        headers.CacheControl = "no-store";
-        headers.XContentTypeOptions = "nosniff";
-        headers["Referrer-Policy"] = "no-referrer";
-        var html = $"""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>{Encode(title)} · Gatehouse</title>
-            <style>
-            body {"{"} font-family: system-ui, sans-serif; max-width: 22rem; margin: 4rem auto; padding: 0 1rem; {"}"}
-            label {"{"} display: block; margin: 0 0 1rem; {"}"}
-            input {"{"} display: block; width: 100%; box-sizing: border-box; padding: .5rem; margin-top: .25rem; {"}"}
-            button {"{"} padding: .5rem 1rem; {"}"}
-            .error {"{"} color: #a00; {"}"}
-            </style>
-            </head>
-            <body>
-            <h1>{Encode(title)}</h1>
-            {body}
-            </body>
-            </html>
-            """;
-        return TypedResults.Content(html, "text/html; charset=utf-8", statusCode: statusCode);
-    }
+    private static ContentHttpResult Page(HttpContext context, string title, string body, int statusCode) =>
+        HtmlPage.Render(context, title, body, statusCode);
 
-    private static string Encode(string? text) => HtmlEncoder.Default.Encode(text ?? "");
+    private static string Encode(string? text) => HtmlPage.Encode(text);
 
     /// <summary>Event ids 4000-4099. Never a password, hash, cookie or session id.</summary>
     private static partial class Log

@@ -14,16 +14,14 @@ internal static class SignInExtensions
         services.AddSingleton<SessionStore>();
         services.AddSingleton<ISessionUserAccessor>(sp => sp.GetRequiredService<SessionStore>());
         services.AddSingleton<LoginLockoutStore>();
-        if (config.Idp is not null)
+        // Always: the consent and connected-apps pages use it too, and a reload may add `idp` to a running gateway.
+        services.AddAntiforgery(options =>
         {
-            services.AddAntiforgery(options =>
-            {
-                // The pages send X-Frame-Options: DENY (and CSP frame-ancestors 'none') themselves.
-                options.SuppressXFrameOptionsHeader = true;
-                options.Cookie.Name = "gatehouse_csrf";
-                options.FormFieldName = "csrf_token";
-            });
-        }
+            // The pages send X-Frame-Options: DENY (and CSP frame-ancestors 'none') themselves.
+            options.SuppressXFrameOptionsHeader = true;
+            options.Cookie.Name = "gatehouse_csrf";
+            options.FormFieldName = "csrf_token";
+        });
 
         return services;
     }

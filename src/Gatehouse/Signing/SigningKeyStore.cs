@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Gatehouse.Hosting;
@@ -20,7 +21,7 @@ namespace Gatehouse.Signing;
 /// <see cref="PublishAfterRetirement"/>, longer than any token it signed can live.
 /// </remarks>
 internal sealed partial class SigningKeyStore(
-    IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, TimeProvider time, ILogger<SigningKeyStore> logger) : IDisposable
+    IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, TimeProvider time, SigningKeyOptions options, ILogger<SigningKeyStore> logger) : IDisposable
 {
     public const string Algorithm = "ES256";
 
@@ -46,6 +47,10 @@ internal sealed partial class SigningKeyStore(
     private readonly Lock _cacheLock = new();
     private readonly Dictionary<string, ECDsa> _loaded = new(StringComparer.Ordinal);
     private volatile SigningKeySnapshot? _snapshot;
+    private List<LoadedKey>? _configured;
+
+    /// <summary>Raised after every refresh that changed the keys in force, for caches built from them.</summary>
+    public event Action<SigningKeySnapshot>? Changed;
 
     /// <summary>The keys in force. Loaded at start-up, before the listener opens.</summary>
     public SigningKeySnapshot Current => _snapshot ?? throw new InvalidOperationException("The signing keys are not loaded: storage start-up has not finished.");
@@ -53,6 +58,17 @@ internal sealed partial class SigningKeyStore(
     /// <summary>Re-reads the keys, creating the first key or a successor when one is due.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
+        if (options.KeyFile is { } keyFile)
+        {
+            // Keys from the configuration sign; stored keys stay published until the tokens they signed expire.
+            _configured ??= ConfiguredSigningKeys.Load(keyFile)
+                .Select((k, i) => new LoadedKey(KeyId(k), int.MaxValue - i, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, k)).ToList();
+            var (stored, _) = await ReadAsync(cancellationToken);
+            var at = time.GetUtcNow();
+            Publish(BuildSnapshot(_configured[0], [.. _configured, .. stored.Where(k => at < k.RetireAfter + PublishAfterRetirement)]));
+            return;
+        }
+
         var (keys, lastGeneration) = await ReadAsync(cancellationToken);
         var now = time.GetUtcNow();
         var active = FindActive(keys, now);
@@ -79,14 +95,24 @@ internal sealed partial class SigningKeyStore(
         }
 
         var published = keys.Where(k => now < k.RetireAfter + PublishAfterRetirement).OrderByDescending(k => k.Generation).ToList();
-        _snapshot = BuildSnapshot(active, published);
+        Publish(BuildSnapshot(active, published));
+    }
+
+    private void Publish(SigningKeySnapshot snapshot)
+    {
+        var previous = _snapshot;
+        _snapshot = snapshot;
+        if (previous is null || previous.KeyId != snapshot.KeyId || !previous.PublishedKeyIds.SequenceEqual(snapshot.PublishedKeyIds))
+        {
+            Changed?.Invoke(snapshot);
+        }
     }
 
     public void Dispose()
     {
         lock (_cacheLock)
         {
-            foreach (var key in _loaded.Values)
+            foreach (var key in _loaded.Values.Concat(_configured?.Select(k => k.Key) ?? []))
             {
                 key.Dispose();
             }
@@ -212,7 +238,8 @@ internal sealed partial class SigningKeyStore(
             return new JsonWebKey("EC", "sig", Algorithm, k.Id, "P-256", WebEncoders.Base64UrlEncode(p.Q.X!), WebEncoders.Base64UrlEncode(p.Q.Y!));
         }).ToList());
         var json = JsonSerializer.SerializeToUtf8Bytes(jwks, GatehouseJsonContext.Default.JsonWebKeySet);
-        return new SigningKeySnapshot(active.Id, active.Key, published.Select(k => k.Id).ToList(), json);
+        return new SigningKeySnapshot(active.Id, active.Key, published.Select(k => k.Id).ToList(), json,
+            published.DistinctBy(k => k.Id).ToFrozenDictionary(k => k.Id, k => k.Key, StringComparer.Ordinal));
     }
 
     private sealed record LoadedKey(string Id, int Generation, DateTimeOffset NotBefore, DateTimeOffset RetireAfter, ECDsa Key);
@@ -228,8 +255,12 @@ internal sealed partial class SigningKeyStore(
 }
 
 /// <summary>The keys in force at one moment: the one to sign with and the serialised JWKS of all published keys.</summary>
-internal sealed class SigningKeySnapshot(string keyId, ECDsa signingKey, IReadOnlyList<string> publishedKeyIds, byte[] jwksJson)
+internal sealed class SigningKeySnapshot(
+    string keyId, ECDsa signingKey, IReadOnlyList<string> publishedKeyIds, byte[] jwksJson, FrozenDictionary<string, ECDsa> publishedKeys)
 {
+    /// <summary>Every published key by <c>kid</c>, to verify what Gatehouse signed. Shared: do not dispose.</summary>
+    public FrozenDictionary<string, ECDsa> PublishedKeys { get; } = publishedKeys;
+
     public string KeyId { get; } = keyId;
 
     /// <summary>The private key for ES256 (P-256, SHA-256) signatures. Shared: do not dispose.</summary>
@@ -246,3 +277,6 @@ internal sealed record JsonWebKeySet(IReadOnlyList<JsonWebKey> Keys);
 
 /// <summary>RFC 7517 §4 with the EC members of RFC 7518 §6.2.1.</summary>
 internal sealed record JsonWebKey(string Kty, string Use, string Alg, string Kid, string Crv, string X, string Y);
+
+/// <summary>Where signing keys come from: the configuration's key file, else the database.</summary>
+internal sealed record SigningKeyOptions(string? KeyFile);

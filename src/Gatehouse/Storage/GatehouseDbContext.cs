@@ -24,6 +24,14 @@ internal abstract class GatehouseDbContext(DbContextOptions options) : DbContext
 
     public DbSet<LoginLockout> LoginLockouts => Set<LoginLockout>();
 
+    public DbSet<Revocation> Revocations => Set<Revocation>();
+
+    public DbSet<UserConsent> UserConsents => Set<UserConsent>();
+
+    public DbSet<ServiceAccount> ServiceAccounts => Set<ServiceAccount>();
+
+    public DbSet<ServerSecret> ServerSecrets => Set<ServerSecret>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -52,8 +60,54 @@ internal abstract class GatehouseDbContext(DbContextOptions options) : DbContext
             session.Property(s => s.Id).HasMaxLength(64);
             session.Property(s => s.Email).HasMaxLength(320);
             session.Property(s => s.Name).HasMaxLength(320);
+            session.Property(s => s.Subject).HasMaxLength(320);
+            session.Property(s => s.IdpAccessTokenExpiresAt).HasConversion(UnixMilliseconds.Nullable);
+            session.Property(s => s.IdpRefreshLeaseUntil).HasConversion(UnixMilliseconds.Nullable);
+            session.Property(s => s.IdpCheckUntil).HasConversion(UnixMilliseconds.Nullable);
             // "Sign out everywhere" revokes every session of one user.
             session.HasIndex(s => s.Email);
+            // The IdP refresher looks for sessions whose upstream tokens are about to expire.
+            session.HasIndex(s => s.IdpAccessTokenExpiresAt);
+        });
+
+        modelBuilder.Entity<Revocation>(revocation =>
+        {
+            revocation.ToTable("Revocations");
+            revocation.HasKey(r => r.Id);
+            revocation.Property(r => r.Kind).HasMaxLength(32);
+            revocation.Property(r => r.Value).HasMaxLength(200);
+            revocation.Property(r => r.RevokedAt).HasConversion(UnixMilliseconds.Converter);
+            revocation.Property(r => r.ExpiresAt).HasConversion(UnixMilliseconds.Converter);
+            revocation.HasIndex(r => new { r.Kind, r.Value }).IsUnique();
+            // Replicas poll for what was revoked since their last look.
+            revocation.HasIndex(r => r.RevokedAt);
+            revocation.HasIndex(r => r.ExpiresAt);
+        });
+
+        modelBuilder.Entity<UserConsent>(consent =>
+        {
+            consent.ToTable("UserConsents");
+            consent.HasKey(c => new { c.Subject, c.ClientId });
+            consent.Property(c => c.Subject).HasMaxLength(320);
+            consent.Property(c => c.ClientId).HasMaxLength(1000);
+            consent.Property(c => c.ClientName).HasMaxLength(200);
+        });
+
+        modelBuilder.Entity<ServerSecret>(secret =>
+        {
+            secret.ToTable("ServerSecrets");
+            secret.HasKey(s => s.Name);
+            secret.Property(s => s.Name).HasMaxLength(64);
+        });
+
+        modelBuilder.Entity<ServiceAccount>(account =>
+        {
+            account.ToTable("ServiceAccounts");
+            account.HasKey(a => a.Id);
+            account.Property(a => a.Id).HasMaxLength(32);
+            account.Property(a => a.Email).HasMaxLength(320);
+            account.Property(a => a.Description).HasMaxLength(200);
+            account.Property(a => a.SecretHash).HasMaxLength(64);
         });
 
         modelBuilder.Entity<LoginLockout>(lockout =>
@@ -86,6 +140,116 @@ internal sealed class UserSession
     public DateTimeOffset ExpiresAt { get; set; }
 
     /// <summary>Set on sign-out; a revoked session never resolves again.</summary>
+    public DateTimeOffset? RevokedAt { get; set; }
+
+    /// <summary>The user's stable id: the email for built-in users, the provider's <c>sub</c> for OpenID Connect.</summary>
+    public string? Subject { get; set; }
+
+    /// <summary>The OpenID Connect provider's refresh token, protected with Data Protection; null for built-in users.</summary>
+    public string? ProtectedIdpRefreshToken { get; set; }
+
+    /// <summary>When the provider's access token expires: the session is re-checked with the provider before then.</summary>
+    public DateTimeOffset? IdpAccessTokenExpiresAt { get; set; }
+
+    /// <summary>One replica at a time refreshes a session's provider tokens: it holds this lease while it does.</summary>
+    public DateTimeOffset? IdpRefreshLeaseUntil { get; set; }
+
+    /// <summary>
+    /// Until when the provider is asked whether the user is still valid: the session's end, or later when MCP
+    /// clients hold grants from this session (they outlive the browser session).
+    /// </summary>
+    public DateTimeOffset? IdpCheckUntil { get; set; }
+}
+
+/// <summary>
+/// Instants that queries compare are stored as Unix milliseconds: SQLite has no date type, and EF Core cannot
+/// translate comparisons of DateTimeOffset stored as text there. Both providers use the same form.
+/// </summary>
+internal static class UnixMilliseconds
+{
+    public static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long> Converter =
+        new(value => value.ToUnixTimeMilliseconds(), value => DateTimeOffset.FromUnixTimeMilliseconds(value));
+
+    public static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset?, long?> Nullable =
+        new(value => value.HasValue ? value.Value.ToUnixTimeMilliseconds() : null, value => value.HasValue ? DateTimeOffset.FromUnixTimeMilliseconds(value.Value) : null);
+}
+
+/// <summary>
+/// Something revoked before it expired: a token, a whole authorization (a refresh-token family), a browser session
+/// or a service account. Every replica loads these into memory and polls for new ones, so a revocation takes effect
+/// everywhere within seconds without a database query per request. Rows go once what they revoke has expired.
+/// </summary>
+internal sealed class Revocation
+{
+    public long Id { get; set; }
+
+    /// <summary>One of <see cref="RevocationKinds"/>.</summary>
+    public required string Kind { get; set; }
+
+    /// <summary>The revoked id: token id, authorization id, session id or service account id.</summary>
+    public required string Value { get; set; }
+
+    public DateTimeOffset RevokedAt { get; set; }
+
+    /// <summary>After this instant nothing that carries the id can still be valid, so the row can go.</summary>
+    public DateTimeOffset ExpiresAt { get; set; }
+}
+
+internal static class RevocationKinds
+{
+    public const string Token = "token";
+    public const string Authorization = "authorization";
+    public const string Session = "session";
+    public const string ServiceAccount = "service_account";
+}
+
+/// <summary>
+/// A user's consent to an OAuth client (MCP authorization, "Confused Deputy Problem": consent per client per user).
+/// Remembered until revoked on the connected-apps page.
+/// </summary>
+internal sealed class UserConsent
+{
+    public required string Subject { get; set; }
+
+    public required string ClientId { get; set; }
+
+    /// <summary>The client's name when the user consented, for the connected-apps page.</summary>
+    public required string ClientName { get; set; }
+
+    /// <summary>The resources (MCP server URLs) the user let this client reach.</summary>
+    public List<string> Resources { get; set; } = [];
+
+    public DateTimeOffset GrantedAt { get; set; }
+
+    public DateTimeOffset LastUsedAt { get; set; }
+}
+
+/// <summary>
+/// A service account: a bearer token for agents and CI that acts as a user, without a browser. The token is
+/// <c>gatehouse_sa_{Id}_{secret}</c>, printed once; only the SHA-256 of its 256-bit random secret is stored (a slow
+/// hash would add nothing for a secret that cannot be guessed, and would cost on every request).
+/// </summary>
+internal sealed class ServiceAccount
+{
+    public required string Id { get; set; }
+
+    /// <summary>Lower-case hex SHA-256 of the token's secret part.</summary>
+    public required string SecretHash { get; set; }
+
+    /// <summary>The user the token acts as (policies see this email).</summary>
+    public required string Email { get; set; }
+
+    public List<string> Groups { get; set; } = [];
+
+    /// <summary>MCP server route names the token is valid for; empty means every MCP server route.</summary>
+    public List<string> Routes { get; set; } = [];
+
+    public string? Description { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset ExpiresAt { get; set; }
+
     public DateTimeOffset? RevokedAt { get; set; }
 }
 
@@ -125,4 +289,17 @@ internal sealed class SigningKey
 
     /// <summary>The PKCS#8 private key, protected with Data Protection.</summary>
     public required string ProtectedPrivateKey { get; set; }
+}
+
+/// <summary>
+/// A secret the gateway generates once and every replica shares, such as the key that encrypts authorization codes
+/// and refresh tokens. Stored only as a Data Protection payload.
+/// </summary>
+internal sealed class ServerSecret
+{
+    public required string Name { get; set; }
+
+    public required string ProtectedValue { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
 }

@@ -18,12 +18,28 @@ internal static class StorageExtensions
     /// </summary>
     public static IServiceCollection AddGatehouseStorage(this IServiceCollection services, GatewayConfig config)
     {
-        var storage = new StorageLocation(config.Storage.Type, config.DataDirectory);
-        services.AddSingleton(storage);
-
         // Hosted services start in registration order: the schema must exist before Data Protection's own hosted
         // service reads the key ring, so this one is registered before AddDataProtection.
         services.AddHostedService<StorageInitializer>();
+        services.AddGatehouseDatabase(config);
+
+        // One application name and one key ring for every replica: a cookie or a protected secret written by one
+        // instance is readable by all. https://learn.microsoft.com/aspnet/core/security/data-protection/configuration/overview
+        services.AddDataProtection()
+            .SetApplicationName("gatehouse")
+            .PersistKeysToDbContext<GatehouseDbContext>();
+
+        services.AddSingleton<StorageHealth>();
+        services.AddSingleton(new SigningKeyOptions(config.AuthorizationServer.SigningKeyFile));
+        services.AddSingleton<SigningKeyStore>();
+        services.AddHostedService<SigningKeyRefresher>();
+        return services;
+    }
+
+    /// <summary>The database alone (SQLite in <c>data_dir</c> or PostgreSQL), for the gateway and for commands.</summary>
+    public static IServiceCollection AddGatehouseDatabase(this IServiceCollection services, GatewayConfig config)
+    {
+        services.AddSingleton(new StorageLocation(config.Storage.Type, config.DataDirectory));
         switch (config.Storage.Type)
         {
             case StorageType.Postgres:
@@ -42,15 +58,6 @@ internal static class StorageExtensions
                 break;
         }
 
-        // One application name and one key ring for every replica: a cookie or a protected secret written by one
-        // instance is readable by all. https://learn.microsoft.com/aspnet/core/security/data-protection/configuration/overview
-        services.AddDataProtection()
-            .SetApplicationName("gatehouse")
-            .PersistKeysToDbContext<GatehouseDbContext>();
-
-        services.AddSingleton<StorageHealth>();
-        services.AddSingleton<SigningKeyStore>();
-        services.AddHostedService<SigningKeyRefresher>();
         return services;
     }
 }

@@ -18,6 +18,13 @@ internal sealed partial class StorageInitializer(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await MigrateAsync(scopes, location, logger, cancellationToken);
+        await signingKeys.RefreshAsync(cancellationToken);
+    }
+
+    /// <summary>Brings the database to the current schema (also used by commands that open storage directly).</summary>
+    public static async Task MigrateAsync(IServiceScopeFactory scopes, StorageLocation location, ILogger logger, CancellationToken cancellationToken)
+    {
         if (location.Type == StorageType.Sqlite)
         {
             CreateDataDirectory(location.DataDirectory);
@@ -44,8 +51,6 @@ internal sealed partial class StorageInitializer(
             var schema = db.Database.GetMigrations().LastOrDefault() ?? "(none)";
             LogMigrated(logger, location.DisplayName, schema);
         }
-
-        await signingKeys.RefreshAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -125,22 +125,41 @@ public sealed class IdpConfigTests
     }
 
     [Fact]
-    public void Read_OidcProvider_NotAvailableInThisVersion()
+    public void Read_OidcProviderWithoutUrl_ErrorNamesProviderUrl()
     {
-        var error = FailsOnce("idp:\n  provider: oidc");
+        var error = FailsOnce("idp:\n  provider: oidc\n  client_id: gatehouse");
 
-        Assert.Equal("idp.provider", error.Key);
-        Assert.Equal((2, 13), (error.Line, error.Column));
-        Assert.Contains("not available in this version", error.Message, StringComparison.Ordinal);
+        Assert.Equal("idp", error.Key);
+        Assert.Contains("missing `provider_url:`", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Read_UnknownProvider_NotAvailableInThisVersion()
+    public void Read_OidcProviderOverPlainHttpElsewhere_RefusedAsInsecure()
+    {
+        var error = FailsOnce("idp:\n  provider: oidc\n  provider_url: http://idp.example.com\n  client_id: gatehouse");
+
+        Assert.Equal("idp.provider_url", error.Key);
+        Assert.Contains("https", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_OidcProviderWithBuiltinUsers_ErrorSaysUsersBelongToBuiltin()
+    {
+        var error = FailsOnce($"idp:\n  provider: oidc\n  provider_url: https://idp.example.com\n  client_id: gatehouse\n  users:\n{User("alice@example.com")}");
+
+        Assert.Equal("idp.users", error.Key);
+        Assert.Contains("belongs to `provider: builtin`", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_UnknownProvider_ErrorListsBuiltinAndOidc()
     {
         var error = FailsOnce("idp:\n  provider: ldap");
 
         Assert.Equal("idp.provider", error.Key);
-        Assert.Contains("`ldap` is not available in this version", error.Message, StringComparison.Ordinal);
+        Assert.Equal((2, 13), (error.Line, error.Column));
+        Assert.Contains("`ldap` is not a provider; use `builtin`", error.Message, StringComparison.Ordinal);
+        Assert.Contains("`oidc`", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,263 @@
+using System.Security.Claims;
+using System.Text;
+using Gatehouse.Proxy;
+using Gatehouse.ResourceServer;
+using Gatehouse.SignIn;
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace Gatehouse.Authorization;
+
+/// <summary>
+/// The authorization endpoint, after OpenIddict has validated the request (client, redirect URI, PKCE S256,
+/// resources): signs the user in if needed, asks for consent the first time a user meets a client, and issues the
+/// code. OAuth 2.1 §4.1, MCP authorization ("Authorization Flow Steps").
+/// </summary>
+internal static partial class AuthorizeEndpoint
+{
+    /// <summary>Form fields of the consent page that are not authorization request parameters.</summary>
+    private const string DecisionField = "gatehouse_consent";
+
+    public static void Map(IEndpointRouteBuilder endpoints) =>
+        endpoints.MapMethods(AuthorizationServerExtensions.AuthorizePath, [HttpMethods.Get, HttpMethods.Post], HandleAsync)
+            .WithOrder(-1)
+            .ExcludeFromDescription();
+
+    private static async Task<IResult> HandleAsync(
+        HttpContext context, GatewayState state, ISessionUserAccessor sessions, ConsentStore consents,
+        IOpenIddictApplicationManager applications, IAntiforgery antiforgery, ILogger<ConsentStore> logger)
+    {
+        // Errors OpenIddict could not send back to a verified redirect URI (unknown client, unregistered redirect
+        // URI, missing PKCE) end here, shown to the user: redirecting them would make this an open redirector.
+        if (context.GetOpenIddictServerResponse() is { Error: { } error } response)
+        {
+            return ErrorPage(context, error, response.ErrorDescription);
+        }
+
+        var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenIddict request.");
+        var config = state.Current.Config;
+        var user = await sessions.GetUserAsync(context);
+        if (user is null)
+        {
+            if (request.HasPromptValue(PromptValues.None))
+            {
+                return Refuse(Errors.LoginRequired, "The user is not signed in.");
+            }
+
+            if (config.Idp is null)
+            {
+                return ErrorPage(context, Errors.AccessDenied, "Sign-in is not configured on this gateway (no `idp`), so no user can authorize a client.");
+            }
+
+            // Back to this very request after sign-in, as a GET with the same parameters.
+            return TypedResults.Redirect(SignInEndpoints.SignInPath + "?redirect_uri=" + Uri.EscapeDataString(AuthorizeUrl(request)));
+        }
+
+        var application = await applications.FindByClientIdAsync(request.ClientId!, context.RequestAborted)
+            ?? throw new InvalidOperationException("OpenIddict validated a client that does not exist.");
+        var clientName = await applications.GetDisplayNameAsync(application, context.RequestAborted) ?? request.ClientId!;
+        var resources = request.GetResources().ToList();
+
+        if (HttpMethods.IsPost(context.Request.Method) && context.Request.HasFormContentType)
+        {
+            // The consent form (below): CSRF-checked, so another site cannot approve a client in the user's name.
+            if (!await IsValidFormAsync(context, antiforgery))
+            {
+                return ErrorPage(context, Errors.InvalidRequest, "The consent form expired or was not sent by this page. Go back to your app and start again.", StatusCodes.Status400BadRequest);
+            }
+
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            if (form[DecisionField] != "allow")
+            {
+                Log.ConsentDenied(logger, user.Email, request.ClientId!);
+                return Refuse(Errors.AccessDenied, "The user did not allow this application.");
+            }
+
+            await consents.GrantAsync(user.Subject, request.ClientId!, clientName, resources, context.RequestAborted);
+            Log.ConsentGranted(logger, user.Email, request.ClientId!);
+        }
+        else if (request.HasPromptValue(PromptValues.Consent) || !await consents.CoversAsync(user.Subject, request.ClientId!, resources, context.RequestAborted))
+        {
+            if (request.HasPromptValue(PromptValues.None))
+            {
+                return Refuse(Errors.ConsentRequired, "The user has not allowed this application yet.");
+            }
+
+            return ConsentPage(context, antiforgery, state.Current, request, user, clientName, resources);
+        }
+
+        var scopes = request.GetScopes().Intersect(AuthorizationServerExtensions.SupportedScopes, StringComparer.Ordinal)
+            .Append(Scopes.OfflineAccess).Distinct(StringComparer.Ordinal).ToList();
+        var principal = CreatePrincipal(user, scopes, resources);
+        Log.CodeIssued(logger, user.Email, request.ClientId!, resources);
+        return TypedResults.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// The grant's identity. Every claim goes into the access token (the gateway builds the identity assertion from
+    /// it); the ID token carries email and name only when their scopes were granted (OpenID Connect Core §5.4).
+    /// </summary>
+    internal static ClaimsPrincipal CreatePrincipal(SessionUser user, IEnumerable<string> scopes, IEnumerable<string> resources)
+    {
+        var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
+        identity.SetClaim(Claims.Subject, user.Subject)
+            .SetClaim(Claims.Email, user.Email)
+            .SetClaim(Claims.Name, user.Name)
+            // A JSON array even for one group, so every reader gets the same shape (RFC 7519 §4.1 leaves it to us).
+            .SetClaim(GatehouseClaims.Groups, System.Text.Json.JsonSerializer.SerializeToElement(user.Groups.ToArray(), GatehouseAuthorizationJsonContext.Default.StringArray))
+            .SetClaim(GatehouseClaims.SessionId, user.SessionId);
+        identity.SetScopes(scopes);
+        identity.SetResources(resources);
+        identity.SetDestinations(claim => Destinations(claim, identity));
+        return new ClaimsPrincipal(identity);
+    }
+
+    internal static IEnumerable<string> Destinations(Claim claim, ClaimsIdentity identity) => claim.Type switch
+    {
+        Claims.Email when identity.HasScope(Scopes.Email) => [OpenIddict.Abstractions.OpenIddictConstants.Destinations.AccessToken, OpenIddict.Abstractions.OpenIddictConstants.Destinations.IdentityToken],
+        Claims.Name when identity.HasScope(Scopes.Profile) => [OpenIddict.Abstractions.OpenIddictConstants.Destinations.AccessToken, OpenIddict.Abstractions.OpenIddictConstants.Destinations.IdentityToken],
+        _ => [OpenIddict.Abstractions.OpenIddictConstants.Destinations.AccessToken],
+    };
+
+    private static ForbidHttpResult Refuse(string error, string description) =>
+        TypedResults.Forbid(
+            new AuthenticationProperties(new Dictionary<string, string?>
+            {
+                [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+                [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+            }),
+            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+
+    /// <summary>This request as a local GET URL, to come back to after sign-in.</summary>
+    private static string AuthorizeUrl(OpenIddictRequest request)
+    {
+        var query = new StringBuilder();
+        foreach (var (name, value) in Parameters(request))
+        {
+            query.Append(query.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
+        }
+
+        return AuthorizationServerExtensions.AuthorizePath + query;
+    }
+
+    /// <summary>The authorization request's parameters, one pair per value, without the consent form's own fields.</summary>
+    private static IEnumerable<(string Name, string Value)> Parameters(OpenIddictRequest request)
+    {
+        foreach (var (name, parameter) in request.GetParameters())
+        {
+            if (name is DecisionField or AntiforgeryFieldName)
+            {
+                continue;
+            }
+
+            var values = (System.Collections.Immutable.ImmutableArray<string?>?)parameter ?? [];
+            foreach (var value in values)
+            {
+                if (value is not null)
+                {
+                    yield return (name, value);
+                }
+            }
+        }
+    }
+
+    private const string AntiforgeryFieldName = "csrf_token";
+
+    private static ContentHttpResult ConsentPage(
+        HttpContext context, IAntiforgery antiforgery, GatewaySnapshot snapshot, OpenIddictRequest request, SessionUser user, string clientName, List<string> resources)
+    {
+        var tokens = antiforgery.GetAndStoreTokens(context);
+        var redirect = new Uri(request.RedirectUri!);
+        var redirectHost = redirect.IsAbsoluteUri && redirect.Host.Length > 0 ? redirect.Authority : redirect.Scheme + ":";
+        var isUrlClient = Uri.TryCreate(request.ClientId, UriKind.Absolute, out var clientUrl) && clientUrl.Scheme == Uri.UriSchemeHttps;
+
+        var servers = new StringBuilder();
+        foreach (var resource in resources)
+        {
+            var route = McpResources.RoutesOnHost(snapshot, context.Request.Host).FirstOrDefault(r => McpResources.ResourceUrl(context.Request, snapshot.Config, r) == resource);
+            var title = route?.Name ?? resource;
+            var description = route?.Description is { Length: > 0 } d ? " — " + HtmlPage.Encode(d) : "";
+            servers.Append(System.Globalization.CultureInfo.InvariantCulture, $"<li><strong>{HtmlPage.Encode(title)}</strong>{description}<br><code>{HtmlPage.Encode(resource)}</code></li>");
+        }
+
+        var hidden = new StringBuilder();
+        foreach (var (name, value) in Parameters(request))
+        {
+            hidden.Append(System.Globalization.CultureInfo.InvariantCulture, $"""<input type="hidden" name="{HtmlPage.Encode(name)}" value="{HtmlPage.Encode(value)}">""").Append('\n');
+        }
+
+        var loopbackWarning = RedirectUriRules.IsLoopbackHost(redirect.Host)
+            ? "<p class=\"warning\">This application runs on your own computer (it receives the answer on a local address). Allow it only if you just started it yourself.</p>"
+            : "";
+        var clientIdentity = isUrlClient
+            ? $"<p>It identifies itself as <code>{HtmlPage.Encode(request.ClientId)}</code>.</p>"
+            : "";
+        var body = $"""
+            <p><strong>{HtmlPage.Encode(clientName)}</strong> wants to use these MCP servers as you, <strong>{HtmlPage.Encode(user.Email)}</strong>:</p>
+            <ul>{servers}</ul>
+            {clientIdentity}
+            <p>After you decide, you will be sent to <strong>{HtmlPage.Encode(redirectHost)}</strong>.</p>
+            {loopbackWarning}
+            <form method="post" action="{AuthorizationServerExtensions.AuthorizePath}">
+            <input type="hidden" name="{HtmlPage.Encode(tokens.FormFieldName)}" value="{HtmlPage.Encode(tokens.RequestToken)}">
+            {hidden}
+            <button type="submit" name="{DecisionField}" value="allow">Allow</button>
+            <button type="submit" name="{DecisionField}" value="deny">Deny</button>
+            </form>
+            <p class="note">You can withdraw this later under <a href="{ConnectedAppsPage.Path}">Connected apps</a>.</p>
+            """;
+        return HtmlPage.Render(context, "Allow access?", body, StatusCodes.Status200OK, FormActionFor(request.RedirectUri!));
+    }
+
+    /// <summary>
+    /// CSP <c>form-action</c> is enforced on the redirects that follow a form post, so the consent form must be
+    /// allowed to end at the client's redirect URI.
+    /// </summary>
+    internal static string FormActionFor(string redirectUri)
+    {
+        if (!Uri.TryCreate(redirectUri, UriKind.Absolute, out var uri))
+        {
+            return "'self'";
+        }
+
+        return uri.Scheme is "http" or "https" ? $"'self' {uri.GetLeftPart(UriPartial.Authority)}" : $"'self' {uri.Scheme}:";
+    }
+
+    private static async Task<bool> IsValidFormAsync(HttpContext context, IAntiforgery antiforgery)
+    {
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context);
+            return true;
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return false;
+        }
+    }
+
+    private static ContentHttpResult ErrorPage(HttpContext context, string error, string? description, int status = StatusCodes.Status400BadRequest) =>
+        HtmlPage.Render(context, "Cannot authorize", $"""
+            <p class="error" role="alert">{HtmlPage.Encode(description ?? error)}</p>
+            <p>Error code: <code>{HtmlPage.Encode(error)}</code>. Go back to the application and try again, or ask your administrator.</p>
+            """, status);
+
+    /// <summary>Event ids 4100-4119. Never a token, code or secret.</summary>
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "User {Email} allowed client {ClientId}")]
+        public static partial void ConsentGranted(ILogger logger, string email, string clientId);
+
+        [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "User {Email} denied client {ClientId}")]
+        public static partial void ConsentDenied(ILogger logger, string email, string clientId);
+
+        [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "Authorization code issued to client {ClientId} for user {Email}, resources {Resources}")]
+        public static partial void CodeIssued(ILogger logger, string email, string clientId, IReadOnlyList<string> resources);
+    }
+}

@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using System.Security.Claims;
+using Gatehouse.Revocation;
+using Gatehouse.Signing;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Gatehouse.ResourceServer;
+
+/// <summary>Why a bearer token was refused, in words safe to show the client.</summary>
+internal sealed record TokenRejection(string Description);
+
+/// <summary>
+/// Checks the access tokens Gatehouse's authorization server issued, on the request path and in memory: the
+/// signature against the published keys (ES256 only), RFC 9068's <c>typ</c>, the lifetime, then per request the
+/// issuer and the audience for the route, and the revocation list. A token's signature is verified once and the
+/// result kept until the token expires, so a client that sends the same token a thousand times pays for one
+/// ECDSA verification (RFC 9068 §4, RFC 8707 §2).
+/// </summary>
+internal sealed class AccessTokenValidator
+{
+    /// <summary>More distinct live tokens than this and the cache starts again: memory stays bounded.</summary>
+    private const int MaxCachedTokens = 50_000;
+
+    private static readonly TimeSpan s_clockSkew = TimeSpan.FromSeconds(30);
+
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly ConcurrentDictionary<string, ValidatedToken> _cache = new(StringComparer.Ordinal);
+    private readonly RevocationList _revocations;
+    private readonly TimeProvider _time;
+    private readonly SigningKeyStore _keys;
+    private volatile TokenValidationParameters? _parameters;
+
+    public AccessTokenValidator(SigningKeyStore keys, RevocationList revocations, TimeProvider time)
+    {
+        _keys = keys;
+        _revocations = revocations;
+        _time = time;
+
+        // Built on first use: the keys load when storage starts, after the middleware pipeline is built.
+        keys.Changed += snapshot => _parameters = BuildParameters(snapshot);
+    }
+
+    private TokenValidationParameters Parameters => _parameters ??= BuildParameters(_keys.Current);
+
+    /// <summary>
+    /// Validates <paramref name="token"/> for the resource <paramref name="resourceUrl"/>, issued by
+    /// <paramref name="issuer"/>. Returns the user, or the reason it was refused.
+    /// </summary>
+    public async ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateAsync(string token, string issuer, string resourceUrl)
+    {
+        var now = _time.GetUtcNow();
+        if (!_cache.TryGetValue(token, out var validated))
+        {
+            if (token.Length > 8192)
+            {
+                return (null, new TokenRejection("The access token is too long."));
+            }
+
+            var result = await _handler.ValidateTokenAsync(token, Parameters);
+            if (!result.IsValid)
+            {
+                return (null, new TokenRejection(Describe(result.Exception)));
+            }
+
+            if (ValidatedToken.From((JsonWebToken)result.SecurityToken, result.ClaimsIdentity) is not { } parsed)
+            {
+                return (null, new TokenRejection("The access token lacks a subject, an audience or an expiry."));
+            }
+
+            validated = parsed;
+            if (_cache.Count >= MaxCachedTokens)
+            {
+                _cache.Clear();
+            }
+
+            _cache[token] = validated;
+        }
+
+        if (validated.ExpiresAt + s_clockSkew <= now)
+        {
+            _cache.TryRemove(token, out _);
+            return (null, new TokenRejection("The access token has expired."));
+        }
+
+        if (!IssuerMatches(validated.Issuer, issuer))
+        {
+            return (null, new TokenRejection("The access token was issued by another authorization server."));
+        }
+
+        if (!validated.Audiences.Contains(resourceUrl))
+        {
+            // RFC 8707 §2 and MCP authorization, "Token Audience Binding and Validation".
+            return (null, new TokenRejection("The access token was issued for another resource; request one for this MCP server (RFC 8707 resource)."));
+        }
+
+        if (_revocations.IsTokenRevoked(validated.TokenId) || _revocations.IsAuthorizationRevoked(validated.AuthorizationId) ||
+            _revocations.IsSessionRevoked(validated.User.SessionId))
+        {
+            return (null, new TokenRejection("The access token has been revoked."));
+        }
+
+        return (validated.User, null);
+    }
+
+    /// <summary>Issuers are compared without a trailing slash: OpenIddict writes <c>https://host/</c>.</summary>
+    private static bool IssuerMatches(string tokenIssuer, string expected) =>
+        tokenIssuer.AsSpan().TrimEnd('/').Equals(expected.AsSpan().TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
+
+    private static string Describe(Exception? exception) => exception switch
+    {
+        SecurityTokenExpiredException => "The access token has expired.",
+        SecurityTokenNotYetValidException => "The access token is not valid yet.",
+        SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => "The access token's signature is not valid.",
+        SecurityTokenInvalidAlgorithmException => "The access token must be signed with ES256.",
+        SecurityTokenInvalidTypeException => "The token is not an access token (RFC 9068 typ at+jwt).",
+        SecurityTokenNoExpirationException => "The access token has no expiry.",
+        SecurityTokenMalformedException or ArgumentException => "The access token is malformed.",
+        _ => "The access token is not valid.",
+    };
+
+    private static TokenValidationParameters BuildParameters(SigningKeySnapshot snapshot)
+    {
+        var keys = snapshot.PublishedKeys.ToFrozenDictionary(
+            kv => kv.Key, kv => (SecurityKey)new ECDsaSecurityKey(kv.Value) { KeyId = kv.Key }, StringComparer.Ordinal);
+        return new TokenValidationParameters
+        {
+            // The issuer and audience depend on the route and host of each request: checked above, after the cache.
+            ValidateIssuer = false,
+            ValidateAudience = false,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ClockSkew = s_clockSkew,
+            // RFC 9068 §2.1: access tokens are typed at+jwt, so an ID token or an identity assertion is refused.
+            ValidTypes = ["at+jwt", "application/at+jwt"],
+            // Only what Gatehouse signs with: no `none`, no HMAC with a public key as the secret.
+            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+            IssuerSigningKeyResolver = (_, _, kid, _) => kid is not null && keys.TryGetValue(kid, out var key) ? [key] : [],
+            TryAllIssuerSigningKeys = false,
+        };
+    }
+
+    private sealed record ValidatedToken(GatewayUser User, string Issuer, FrozenSet<string> Audiences, DateTimeOffset ExpiresAt, string? TokenId, string? AuthorizationId)
+    {
+        public static ValidatedToken? From(JsonWebToken jwt, ClaimsIdentity identity)
+        {
+            var subject = jwt.Subject;
+            var audiences = jwt.Audiences.ToFrozenSet(StringComparer.Ordinal);
+            if (string.IsNullOrEmpty(subject) || audiences.Count == 0 || jwt.ValidTo == DateTime.MinValue)
+            {
+                return null;
+            }
+
+            string? Claim(string type) => identity.FindFirst(type)?.Value;
+            var expires = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
+            var tokenId = Claim(GatehouseClaims.TokenId) ?? jwt.Id;
+            var user = new GatewayUser
+            {
+                Kind = CredentialKind.AccessToken,
+                Subject = subject,
+                Email = Claim(GatehouseClaims.Email) ?? subject,
+                Name = Claim(GatehouseClaims.Name) ?? Claim(GatehouseClaims.Email) ?? subject,
+                Groups = identity.FindAll(GatehouseClaims.Groups).Select(c => c.Value).ToArray(),
+                SessionId = Claim(GatehouseClaims.SessionId),
+                ClientId = Claim(GatehouseClaims.ClientId),
+                CredentialId = tokenId ?? jwt.EncodedSignature,
+                ExpiresAt = expires,
+            };
+            return new ValidatedToken(user, jwt.Issuer, audiences, expires, tokenId, Claim(GatehouseClaims.AuthorizationId));
+        }
+    }
+}
+
+/// <summary>Claim names Gatehouse writes into access tokens and identity assertions.</summary>
+internal static class GatehouseClaims
+{
+    public const string Email = "email";
+    public const string Name = "name";
+    public const string Groups = "groups";
+    public const string SessionId = "sid";
+    public const string ClientId = "client_id";
+
+    /// <summary>OpenIddict's token entry id (<c>oi_tkn_id</c>), what RFC 7009 revocation of one token revokes.</summary>
+    public const string TokenId = "oi_tkn_id";
+
+    /// <summary>OpenIddict's authorization id (<c>oi_au_id</c>): one refresh-token family.</summary>
+    public const string AuthorizationId = "oi_au_id";
+}

@@ -1,0 +1,46 @@
+namespace Gatehouse.ResourceServer;
+
+/// <summary>How a request proved who it is.</summary>
+internal enum CredentialKind
+{
+    /// <summary>An access token from Gatehouse's authorization server (an MCP client acting for a user).</summary>
+    AccessToken,
+
+    /// <summary>A service-account token (an agent or CI job acting as a user, without a browser).</summary>
+    ServiceAccount,
+
+    /// <summary>A browser's session cookie (ordinary web routes).</summary>
+    Session,
+}
+
+/// <summary>
+/// The authenticated caller of one request, set as an HttpContext feature once the credential checked out. What
+/// the identity assertion, policies and the audit log read.
+/// </summary>
+internal sealed record GatewayUser
+{
+    public required CredentialKind Kind { get; init; }
+
+    /// <summary>Stable user id: the email for built-in users, the provider's subject for OpenID Connect.</summary>
+    public required string Subject { get; init; }
+
+    public required string Email { get; init; }
+
+    public required string Name { get; init; }
+
+    public required IReadOnlyList<string> Groups { get; init; }
+
+    /// <summary>The browser session the credential descends from (empty for service accounts).</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>The OAuth client that holds the access token, or the service account id.</summary>
+    public string? ClientId { get; init; }
+
+    /// <summary>
+    /// What identifies this credential for caches keyed per credential (token id, service account id, session id).
+    /// </summary>
+    public required string CredentialId { get; init; }
+
+    /// <summary>When the credential stops being valid; assertions never outlive it.</summary>
+    public required DateTimeOffset ExpiresAt { get; init; }
+}

@@ -1,0 +1,157 @@
+using System.Security.Cryptography;
+using System.Text;
+using Gatehouse.ResourceServer;
+using Gatehouse.Revocation;
+using Gatehouse.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Gatehouse.ServiceAccounts;
+
+/// <summary>
+/// Service accounts: bearer tokens for agents and CI that act as a user on MCP server routes, without a browser.
+/// A token is <c>gatehouse_sa_{id}_{secret}</c>; the database keeps the SHA-256 of the secret. Checking a token costs
+/// a hash and a memory lookup: accounts are cached, and revocation reaches every replica through the revocation
+/// list within seconds.
+/// </summary>
+internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCache cache, RevocationList revocations, TimeProvider time)
+{
+    public const string TokenPrefix = "gatehouse_sa_";
+    public static readonly TimeSpan DefaultLifetime = TimeSpan.FromDays(30);
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(365);
+
+    private static readonly TimeSpan s_cacheFor = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan s_missCacheFor = TimeSpan.FromSeconds(5);
+    private static readonly object s_missing = new();
+
+    public static bool LooksLikeToken(string token) => token.StartsWith(TokenPrefix, StringComparison.Ordinal);
+
+    /// <summary>Creates an account; the token is returned once and never stored.</summary>
+    public async Task<(ServiceAccount Account, string Token)> CreateAsync(
+        string email, IReadOnlyList<string> groups, IReadOnlyList<string> routes, TimeSpan lifetime, string? description, CancellationToken cancellationToken)
+    {
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var now = time.GetUtcNow();
+        var account = new ServiceAccount
+        {
+            Id = id,
+            SecretHash = Hash(secret),
+            Email = email.ToLowerInvariant(),
+            Groups = [.. groups],
+            Routes = [.. routes],
+            Description = description,
+            CreatedAt = now,
+            ExpiresAt = now + lifetime,
+        };
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        db.ServiceAccounts.Add(account);
+        await db.SaveChangesAsync(cancellationToken);
+        return (account, $"{TokenPrefix}{id}_{secret}");
+    }
+
+    public async Task<List<ServiceAccount>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        var accounts = await db.ServiceAccounts.AsNoTracking().ToListAsync(cancellationToken);
+        return [.. accounts.OrderBy(a => a.CreatedAt)];
+    }
+
+    /// <summary>Revokes the account; returns false when there is no such (unrevoked) account.</summary>
+    public async Task<bool> RevokeAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        var account = await db.ServiceAccounts.FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
+        if (account is null || account.RevokedAt is not null)
+        {
+            return false;
+        }
+
+        account.RevokedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        await revocations.RevokeAsync(RevocationKinds.ServiceAccount, id, account.ExpiresAt, cancellationToken);
+        cache.Remove(CacheKey(id));
+        return true;
+    }
+
+    /// <summary>The account behind <paramref name="token"/> when it is valid for the route, else the reason it is not.</summary>
+    public async ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateAsync(string token, string routeId)
+    {
+        // gatehouse_sa_{16 hex}_{43 base64url}
+        var rest = token.AsSpan(TokenPrefix.Length);
+        var separator = rest.IndexOf('_');
+        if (separator != 16 || rest.Length - separator - 1 != 43)
+        {
+            return (null, new TokenRejection("The service-account token is malformed."));
+        }
+
+        var id = rest[..separator].ToString();
+        var presentedHash = Hash(rest[(separator + 1)..]);
+        var account = await FindAsync(id);
+        if (account is null || !FixedTimeEquals(account.SecretHash, presentedHash))
+        {
+            return (null, new TokenRejection("The service-account token is not valid."));
+        }
+
+        if (account.RevokedAt is not null || revocations.IsServiceAccountRevoked(id))
+        {
+            return (null, new TokenRejection("The service-account token has been revoked."));
+        }
+
+        if (account.ExpiresAt <= time.GetUtcNow())
+        {
+            return (null, new TokenRejection("The service-account token has expired."));
+        }
+
+        if (account.Routes.Count > 0 && !account.Routes.Contains(routeId))
+        {
+            return (null, new TokenRejection("The service-account token is not valid for this MCP server."));
+        }
+
+        return (new GatewayUser
+        {
+            Kind = CredentialKind.ServiceAccount,
+            Subject = account.Email,
+            Email = account.Email,
+            Name = account.Description ?? account.Email,
+            Groups = account.Groups,
+            ClientId = "service-account:" + account.Id,
+            CredentialId = "sa:" + account.Id,
+            ExpiresAt = account.ExpiresAt,
+        }, null);
+    }
+
+    private async ValueTask<ServiceAccount?> FindAsync(string id)
+    {
+        if (cache.TryGetValue(CacheKey(id), out var cached))
+        {
+            return cached as ServiceAccount;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        var account = await db.ServiceAccounts.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id);
+
+        // Unknown ids are remembered briefly too, so guessing does not turn into a query per request.
+        cache.Set(CacheKey(id), (object?)account ?? s_missing, account is null ? s_missCacheFor : s_cacheFor);
+        return account;
+    }
+
+    private static string CacheKey(string id) => "gatehouse.service-account:" + id;
+
+    private static string Hash(ReadOnlySpan<char> secret)
+    {
+        Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(secret.Length)];
+        var length = Encoding.UTF8.GetBytes(secret, utf8);
+        return Convert.ToHexStringLower(SHA256.HashData(utf8[..length]));
+    }
+
+    private static bool FixedTimeEquals(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}
