@@ -41,6 +41,12 @@ internal static partial class AuthorizeEndpoint
         }
 
         var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenIddict request.");
+        if (context.Features.Get<OpenIddictServerAspNetCoreFeature>()?.Transaction?.Properties
+                .TryGetValue(ResourceIndicatorHandlers.InvalidTargetProperty, out var invalidTarget) == true)
+        {
+            return Refuse(Errors.InvalidTarget, (string)invalidTarget!);
+        }
+
         var config = state.Current.Config;
         var user = await sessions.GetUserAsync(context);
         if (user is null)
@@ -109,8 +115,9 @@ internal static partial class AuthorizeEndpoint
         identity.SetClaim(Claims.Subject, user.Subject)
             .SetClaim(Claims.Email, user.Email)
             .SetClaim(Claims.Name, user.Name)
-            // A JSON array even for one group, so every reader gets the same shape (RFC 7519 §4.1 leaves it to us).
-            .SetClaim(GatehouseClaims.Groups, System.Text.Json.JsonSerializer.SerializeToElement(user.Groups.ToArray(), GatehouseAuthorizationJsonContext.Default.StringArray))
+            // One claim per group: OpenIddict writes a single group as a string and several as an array; the access
+            // token is read by the gateway alone, which accepts both, and the identity assertion always has an array.
+            .SetClaims(GatehouseClaims.Groups, [.. user.Groups])
             .SetClaim(GatehouseClaims.SessionId, user.SessionId);
         identity.SetScopes(scopes);
         identity.SetResources(resources);

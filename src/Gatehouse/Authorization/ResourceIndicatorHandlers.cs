@@ -61,10 +61,9 @@ internal static class ResourceIndicatorHandlers
                 var onHost = McpResources.RoutesOnHost(snapshot, request.Host).ToList();
                 if (onHost.Count != 1)
                 {
-                    context.Reject(Errors.InvalidTarget,
-                        onHost.Count == 0
-                            ? "This host serves no MCP server, so there is nothing to authorize."
-                            : "This host serves several MCP servers: name the one to authorize with the 'resource' parameter (RFC 8707).");
+                    context.Transaction.Properties[InvalidTargetProperty] = onHost.Count == 0
+                        ? "This host serves no MCP server, so there is nothing to authorize."
+                        : "This host serves several MCP servers: name the one to authorize with the 'resource' parameter (RFC 8707).";
                     return ValueTask.CompletedTask;
                 }
 
@@ -75,7 +74,10 @@ internal static class ResourceIndicatorHandlers
             var (canonical, unknown) = Resolve(snapshot, request, requested);
             if (unknown is not null)
             {
-                context.Reject(Errors.InvalidTarget, UnknownResource(unknown));
+                // Refused by AuthorizeEndpoint once the redirect URI is validated, so the client receives the error
+                // (RFC 8707 §2); a rejection here would only show the user an error page.
+                context.Transaction.Properties[InvalidTargetProperty] = UnknownResource(unknown);
+                context.Request.Resources = [];
                 return ValueTask.CompletedTask;
             }
 
@@ -83,6 +85,9 @@ internal static class ResourceIndicatorHandlers
             return ValueTask.CompletedTask;
         }
     }
+
+    /// <summary>Transaction property naming the resource an authorization request asked for in vain.</summary>
+    public const string InvalidTargetProperty = "gatehouse:invalid_target";
 
     internal sealed class TokenRequestResources(GatewayState state) : IOpenIddictServerHandler<ValidateTokenRequestContext>
     {
