@@ -47,6 +47,9 @@ internal sealed class OAuthKeys(SigningKeyStore signingKeys, ServerSecretStore s
                 options.SigningCredentials.Add(Credentials(kid, key));
             }
         }
+
+        // OpenIddict validates its own tokens (codes, refresh tokens) with these keys too.
+        options.TokenValidationParameters.CryptoProviderFactory = signingKeys.CryptoProviders;
     }
 
     public IChangeToken GetChangeToken()
@@ -78,6 +81,6 @@ internal sealed class OAuthKeys(SigningKeyStore signingKeys, ServerSecretStore s
         previous.Dispose();
     }
 
-    private static SigningCredentials Credentials(string kid, System.Security.Cryptography.ECDsa key) =>
-        new(new ECDsaSecurityKey(key) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256);
+    private SigningCredentials Credentials(string kid, System.Security.Cryptography.ECDsa key) =>
+        new(new ECDsaSecurityKey(key) { KeyId = kid, CryptoProviderFactory = signingKeys.CryptoProviders }, SecurityAlgorithms.EcdsaSha256);
 }

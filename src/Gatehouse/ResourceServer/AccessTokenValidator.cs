@@ -39,10 +39,10 @@ internal sealed class AccessTokenValidator
         _time = time;
 
         // Built on first use: the keys load when storage starts, after the middleware pipeline is built.
-        keys.Changed += snapshot => _parameters = BuildParameters(snapshot);
+        keys.Changed += snapshot => _parameters = BuildParameters(snapshot, keys.CryptoProviders);
     }
 
-    private TokenValidationParameters Parameters => _parameters ??= BuildParameters(_keys.Current);
+    private TokenValidationParameters Parameters => _parameters ??= BuildParameters(_keys.Current, _keys.CryptoProviders);
 
     /// <summary>
     /// Validates <paramref name="token"/> for the resource <paramref name="resourceUrl"/>, issued by
@@ -120,10 +120,10 @@ internal sealed class AccessTokenValidator
         _ => "The access token is not valid.",
     };
 
-    private static TokenValidationParameters BuildParameters(SigningKeySnapshot snapshot)
+    private static TokenValidationParameters BuildParameters(SigningKeySnapshot snapshot, CryptoProviderFactory cryptoProviders)
     {
         var keys = snapshot.PublishedKeys.ToFrozenDictionary(
-            kv => kv.Key, kv => (SecurityKey)new ECDsaSecurityKey(kv.Value) { KeyId = kv.Key }, StringComparer.Ordinal);
+            kv => kv.Key, kv => (SecurityKey)new ECDsaSecurityKey(kv.Value) { KeyId = kv.Key, CryptoProviderFactory = cryptoProviders }, StringComparer.Ordinal);
         return new TokenValidationParameters
         {
             // The issuer and audience depend on the route and host of each request: checked above, after the cache.

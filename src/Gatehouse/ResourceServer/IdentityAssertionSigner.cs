@@ -32,7 +32,7 @@ internal sealed class IdentityAssertionSigner
         // Built on first use: the keys load when storage starts, after the middleware pipeline is built.
         keys.Changed += snapshot =>
         {
-            _credentials = Credentials(snapshot);
+            _credentials = Credentials(snapshot, keys.CryptoProviders);
             _cache.Clear();
         };
     }
@@ -71,7 +71,7 @@ internal sealed class IdentityAssertionSigner
             claims["sid"] = user.SessionId;
         }
 
-        var jwt = _handler.CreateToken(new SecurityTokenDescriptor { Claims = claims, SigningCredentials = _credentials ??= Credentials(_keys.Current), TokenType = "JWT" });
+        var jwt = _handler.CreateToken(new SecurityTokenDescriptor { Claims = claims, SigningCredentials = _credentials ??= Credentials(_keys.Current, _keys.CryptoProviders), TokenType = "JWT" });
         if (_cache.Count >= MaxCached)
         {
             _cache.Clear();
@@ -81,6 +81,6 @@ internal sealed class IdentityAssertionSigner
         return jwt;
     }
 
-    private static SigningCredentials Credentials(SigningKeySnapshot snapshot) =>
-        new(new ECDsaSecurityKey(snapshot.SigningKey) { KeyId = snapshot.KeyId }, SecurityAlgorithms.EcdsaSha256);
+    private static SigningCredentials Credentials(SigningKeySnapshot snapshot, CryptoProviderFactory cryptoProviders) =>
+        new(new ECDsaSecurityKey(snapshot.SigningKey) { KeyId = snapshot.KeyId, CryptoProviderFactory = cryptoProviders }, SecurityAlgorithms.EcdsaSha256);
 }

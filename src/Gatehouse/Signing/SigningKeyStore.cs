@@ -49,6 +49,13 @@ internal sealed partial class SigningKeyStore(
     private volatile SigningKeySnapshot? _snapshot;
     private List<LoadedKey>? _configured;
 
+    /// <summary>
+    /// Signature providers for these keys. IdentityModel's default factory caches providers process-wide by key, and
+    /// the keys are disposed with this store: a second gateway in the same process (tests, a restart in place) would
+    /// otherwise be handed a provider holding a disposed key.
+    /// </summary>
+    public Microsoft.IdentityModel.Tokens.CryptoProviderFactory CryptoProviders { get; } = new();
+
     /// <summary>Raised after every refresh that changed the keys in force, for caches built from them.</summary>
     public event Action<SigningKeySnapshot>? Changed;
 

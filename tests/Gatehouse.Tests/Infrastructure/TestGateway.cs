@@ -72,9 +72,10 @@ internal sealed class TestGateway : IAsyncDisposable
         return new TestGateway(app, directory, configPath, logs);
     }
 
+    /// <summary>The file a test gateway reads: loopback on a free port unless the extra YAML names an address.</summary>
     public static string Compose(string routesYaml, string? extraTopLevelYaml = null) =>
         $"""
-        address: 127.0.0.1:0
+        {(extraTopLevelYaml?.Contains("address:", StringComparison.Ordinal) == true ? "" : "address: 127.0.0.1:0")}
         {extraTopLevelYaml}
         routes:
         {routesYaml}
