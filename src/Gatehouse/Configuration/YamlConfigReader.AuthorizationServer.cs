@@ -254,7 +254,7 @@ internal sealed partial class YamlConfigReader
                 _errors.Add(Error(at + ".introspect_routes", introspectNode!, "introspection needs an authenticated client: add `client_secret`"));
             }
 
-            if (redirectUris.Count == 0 && introspect.Count == 0)
+            if (redirectNode is null && introspect.Count == 0)
             {
                 _errors.Add(Error(at, map, "the client can do nothing: add `redirect_uris` (to sign users in) or `introspect_routes` (a resource server)"));
             }
