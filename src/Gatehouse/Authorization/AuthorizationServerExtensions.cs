@@ -134,6 +134,11 @@ internal static class AuthorizationServerExtensions
             branch.UseMiddleware<AuthorizationServerGate>();
             branch.UseAuthentication();
         });
+
+        // WebApplication adds UseAuthentication() at the start of the pipeline by itself when authentication services
+        // are registered and the app did not call it; the call in the branch above does not count, so without this
+        // marker (the key UseAuthentication sets) OpenIddict would run ahead of everything, on every request.
+        app.Properties["__AuthenticationMiddlewareSet"] = true;
         return app;
     }
 

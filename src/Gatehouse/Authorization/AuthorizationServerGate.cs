@@ -27,8 +27,28 @@ internal sealed class AuthorizationServerGate(RequestDelegate next, GatewayState
             context.Request.Scheme = Uri.UriSchemeHttps;
         }
 
+        if (AllowsCors(context.Request.Path) && context.Request.Headers.Origin.Count > 0)
+        {
+            // Browser-based MCP clients discover, register and exchange codes from JavaScript. These endpoints take
+            // no cookies (clients authenticate with PKCE or their secret), so any origin may call them. The
+            // authorization endpoint is a page the browser navigates to, and gets no CORS.
+            var headers = context.Response.Headers;
+            headers.AccessControlAllowOrigin = "*";
+            if (HttpMethods.IsOptions(context.Request.Method))
+            {
+                headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
+                headers.AccessControlAllowHeaders = "Authorization, Content-Type, MCP-Protocol-Version";
+                headers.AccessControlMaxAge = "86400";
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return Task.CompletedTask;
+            }
+        }
+
         return next(context);
     }
+
+    private static bool AllowsCors(PathString path) =>
+        !path.StartsWithSegments(AuthorizationServerExtensions.AuthorizePath, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>

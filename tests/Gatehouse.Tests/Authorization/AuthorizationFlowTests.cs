@@ -40,6 +40,26 @@ public sealed class AuthorizationFlowTests
     }
 
     [Fact]
+    public async Task BrowserClients_MetadataAndTokenEndpoint_AnswerCorsFromAnyOrigin()
+    {
+        await using var host = await AuthorizationServerHost.StartAsync();
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/.gatehouse/oauth/token");
+        preflight.Headers.Add("Origin", "http://localhost:6274");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        using var metadata = new HttpRequestMessage(HttpMethod.Get, "/.well-known/oauth-authorization-server");
+        metadata.Headers.Add("Origin", "http://localhost:6274");
+
+        using var preflightResponse = await host.Gateway.Client.SendAsync(preflight, Ct);
+        using var metadataResponse = await host.Gateway.Client.SendAsync(metadata, Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, preflightResponse.StatusCode);
+        Assert.Equal("*", preflightResponse.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("POST", preflightResponse.Headers.GetValues("Access-Control-Allow-Methods").Single(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, metadataResponse.StatusCode);
+        Assert.Equal("*", metadataResponse.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
+    [Fact]
     public async Task ProtectedResourceMetadata_PathInsertedPerRoute_NamesGatehouseAsAuthorizationServer()
     {
         await using var host = await AuthorizationServerHost.StartAsync();
