@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Gatehouse.Cli;
 
 var root = new RootCommand("Gatehouse: an identity-aware gateway for Model Context Protocol servers.")
@@ -7,6 +8,15 @@ var root = new RootCommand("Gatehouse: an identity-aware gateway for Model Conte
     CheckConfigCommand.Create(),
     DemoCommand.Create(),
     UsersCommand.Create(),
+    ServiceAccountCommand.Create(),
 };
 
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+if (parse.Action is ParseErrorAction error)
+{
+    // Errors alone, on standard error: a command whose output a script captures (`TOKEN=$(gatehouse ...)`) must not
+    // capture a help text instead. `--help` still prints it.
+    error.ShowHelp = false;
+}
+
+return await parse.InvokeAsync();

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Gatehouse.Configuration;
 
 namespace Gatehouse.Cli;
 
@@ -12,17 +11,13 @@ internal static class CheckConfigCommand
         command.SetAction(async parse =>
         {
             var file = parse.GetRequiredValue(config);
-            try
+            if (await CliOptions.LoadConfigAsync(file, parse.InvocationConfiguration.Error) is not { } loaded)
             {
-                var loaded = YamlConfigReader.Load(file.FullName);
-                Console.WriteLine($"{file.Name} is valid: {loaded.Routes.Count} route(s), listening on {loaded.Address}.");
-                return 0;
-            }
-            catch (ConfigException ex)
-            {
-                await Console.Error.WriteLineAsync(ex.Message);
                 return 1;
             }
+
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"{file.Name} is valid: {loaded.Routes.Count} route(s), listening on {loaded.Address}.");
+            return 0;
         });
         return command;
     }

@@ -36,12 +36,3 @@ internal static class ServeCommand
         return command;
     }
 }
-
-internal static class CliOptions
-{
-    public static Option<FileInfo> Config() => new("--config", "-c")
-    {
-        Description = "The YAML configuration file.",
-        Required = true,
-    };
-}

@@ -347,7 +347,7 @@ internal sealed partial class YamlConfigReader
         }
     }
 
-    private static bool IsEmail(string text) =>
+    internal static bool IsEmail(string text) =>
         !text.Any(char.IsWhiteSpace) && text.IndexOf('@', StringComparison.Ordinal) is > 0 && text.IndexOf('@', StringComparison.Ordinal) == text.LastIndexOf('@') &&
         MailAddress.TryCreate(text, out var address) && address.Address == text && address.Host.Contains('.', StringComparison.Ordinal);
 

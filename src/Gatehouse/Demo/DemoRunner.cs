@@ -49,16 +49,26 @@ internal static class DemoRunner
 
         var address = new Uri(gateway.Urls.First());
         var baseUrl = $"http://127.0.0.1:{address.Port.ToString(CultureInfo.InvariantCulture)}";
+        var northwindMcp = baseUrl + NorthwindPath;
+        var createToken = $"service-account create --config {ShellQuote(configPath)} --user alice@example.com --groups sales";
+        const string Inspector = "npx -y @modelcontextprotocol/inspector@2.12.0 --cli";
         await output.WriteLineAsync($"""
             Gatehouse is ready at {baseUrl}
 
-              Northwind MCP server:  {baseUrl}{NorthwindPath}
-              List its tools:        npx -y @modelcontextprotocol/inspector@2.12.0 --cli {baseUrl}{NorthwindPath} --transport http --method tools/list
-              Ask for sales by year: npx -y @modelcontextprotocol/inspector@2.12.0 --cli {baseUrl}{NorthwindPath} --transport http --method tools/call --tool-name query --tool-arg "sql=SELECT strftime('%Y', o.order_date) AS year, ROUND(SUM(d.unit_price * d.quantity * (1 - d.discount)), 2) AS sales FROM orders o JOIN order_details d ON d.order_id = o.order_id GROUP BY year ORDER BY year"
+              Northwind MCP server:  {northwindMcp} (protected: sign in as alice or bob, or send a service-account token)
               Sign in:               {baseUrl}/.gatehouse/sign_in
               Health:                {baseUrl}/healthz
               Configuration:         {configPath} (edit it: changes apply live)
               Data:                  {dataDirectory}
+
+            MCP clients that support OAuth (the MCP Inspector's web UI, for one) connect to {northwindMcp} and send you
+            to Gatehouse's sign-in page. Without a browser, get a service-account token that acts as alice (group sales),
+            in another terminal:
+              TOKEN=$(gatehouse {createToken})
+              TOKEN=$(dotnet run --project src/Gatehouse -- {createToken})    # from the source tree
+            then ask Northwind through the MCP Inspector CLI with it:
+              List its tools:        {Inspector} {northwindMcp} --transport http --header "Authorization: Bearer $TOKEN" --method tools/list
+              Ask for sales by year: {Inspector} {northwindMcp} --transport http --header "Authorization: Bearer $TOKEN" --method tools/call --tool-name query --tool-arg "sql=SELECT strftime('%Y', o.order_date) AS year, ROUND(SUM(d.unit_price * d.quantity * (1 - d.discount)), 2) AS sales FROM orders o JOIN order_details d ON d.order_id = o.order_id GROUP BY year ORDER BY year"
 
             """);
         await output.WriteLineAsync(firstRun is null
@@ -118,6 +128,12 @@ internal static class DemoRunner
         await File.WriteAllTextAsync(usersPath, users.ToString(), cancellationToken);
         return passwords;
     }
+
+    /// <summary>The path as one POSIX shell word, so the printed commands can be pasted as they are.</summary>
+    internal static string ShellQuote(string text) =>
+        text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+=:,@%".Contains(c, StringComparison.Ordinal))
+            ? text
+            : "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     private static string ConfigYaml(int port, Uri northwind, string dataDirectory) => $"""
         # Written by `gatehouse demo` at every start; see docs/configuration.md for every key.

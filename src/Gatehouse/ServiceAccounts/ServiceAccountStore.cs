@@ -60,23 +60,38 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
         return [.. accounts.OrderBy(a => a.CreatedAt)];
     }
 
-    /// <summary>Revokes the account; returns false when there is no such (unrevoked) account.</summary>
-    public async Task<bool> RevokeAsync(string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Revokes an active account: marks it in its row, and records it in the revocation list that every replica polls,
+    /// so that gateways which cached the account refuse its token within one poll. An account that is unknown, already
+    /// revoked or expired is left as it is, and the outcome says which.
+    /// </summary>
+    public async Task<(RevokeOutcome Outcome, ServiceAccount? Account)> RevokeAsync(string id, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
         var account = await db.ServiceAccounts.FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
-        if (account is null || account.RevokedAt is not null)
+        var status = account is null ? (ServiceAccountStatus?)null : StatusOf(account, time.GetUtcNow());
+        if (status != ServiceAccountStatus.Active)
         {
-            return false;
+            return (status switch
+            {
+                ServiceAccountStatus.Revoked => RevokeOutcome.AlreadyRevoked,
+                ServiceAccountStatus.Expired => RevokeOutcome.Expired,
+                _ => RevokeOutcome.NotFound,
+            }, account);
         }
 
-        account.RevokedAt = time.GetUtcNow();
+        account!.RevokedAt = time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
         await revocations.RevokeAsync(RevocationKinds.ServiceAccount, id, account.ExpiresAt, cancellationToken);
         cache.Remove(CacheKey(id));
-        return true;
+        return (RevokeOutcome.Revoked, account);
     }
+
+    public static ServiceAccountStatus StatusOf(ServiceAccount account, DateTimeOffset now) =>
+        account.RevokedAt is not null ? ServiceAccountStatus.Revoked
+        : account.ExpiresAt <= now ? ServiceAccountStatus.Expired
+        : ServiceAccountStatus.Active;
 
     /// <summary>The account behind <paramref name="token"/> when it is valid for the route, else the reason it is not.</summary>
     public async ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateAsync(string token, string routeId)
@@ -154,4 +169,19 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}
+
+internal enum ServiceAccountStatus
+{
+    Active,
+    Expired,
+    Revoked,
+}
+
+internal enum RevokeOutcome
+{
+    Revoked,
+    NotFound,
+    AlreadyRevoked,
+    Expired,
 }

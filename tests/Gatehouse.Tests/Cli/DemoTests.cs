@@ -33,14 +33,31 @@ public sealed partial class DemoTests
         var output = new System.Text.StringBuilder();
         try
         {
-            var baseUrl = await ReadReadyUrlAsync(demo, output, ct);
+            var baseUrl = await ReadUntilReadyAsync(demo, output, ct);
+            var configPath = Path.Combine(dataDir, "gatehouse.yaml");
             Assert.StartsWith("http://127.0.0.1:", baseUrl, StringComparison.Ordinal);
-            Assert.True(File.Exists(Path.Combine(dataDir, "gatehouse.yaml")));
-            Assert.Contains($"data_dir: '{dataDir}'", await File.ReadAllTextAsync(Path.Combine(dataDir, "gatehouse.yaml"), ct), StringComparison.Ordinal);
+            Assert.True(File.Exists(configPath));
+            Assert.Contains($"data_dir: '{dataDir}'", await File.ReadAllTextAsync(configPath, ct), StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dataDir, "gatehouse.db")), "the demo's storage belongs in its --data-dir");
             AssertDemoUsersCanSignIn(dataDir);
 
-            var tools = await NodeTools.RunInspectorCliAsync([$"{baseUrl}/northwind", "--transport", "http", "--method", "tools/list"], ct);
+            // Northwind is protected: the demo says how to get a token without a browser, and how to send it.
+            var createToken = $"service-account create --config {DemoRunner.ShellQuote(configPath)} --user alice@example.com --groups sales";
+            Assert.Contains($"TOKEN=$(gatehouse {createToken})", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains($"TOKEN=$(dotnet run --project src/Gatehouse -- {createToken})", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains($"--cli {baseUrl}/northwind --transport http --header \"Authorization: Bearer $TOKEN\" --method tools/list", output.ToString(), StringComparison.Ordinal);
+
+            var anonymous = await NodeTools.RunInspectorCliAsync([$"{baseUrl}/northwind", "--transport", "http", "--method", "tools/list"], ct);
+            Assert.NotEqual(0, anonymous.ExitCode);
+            Assert.Contains("auth_required", anonymous.Stdout + anonymous.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("list_tables", anonymous.Stdout, StringComparison.Ordinal);
+
+            // The command the demo prints, run as the built binary (as CliTests run it), with the configuration the demo wrote.
+            var created = await CliTests.RunAsync("service-account", "create", "--config", configPath, "--user", "alice@example.com", "--groups", "sales");
+            Assert.True(created.ExitCode == 0, created.Stderr);
+            string[] bearer = ["--header", "Authorization: Bearer " + created.Stdout.TrimEnd('\n')];
+
+            var tools = await NodeTools.RunInspectorCliAsync([$"{baseUrl}/northwind", "--transport", "http", .. bearer, "--method", "tools/list"], ct);
             Assert.True(tools.ExitCode == 0, tools.Stderr);
             using (var list = JsonDocument.Parse(tools.Stdout))
             {
@@ -51,7 +68,7 @@ public sealed partial class DemoTests
             }
 
             var call = await NodeTools.RunInspectorCliAsync(
-                [$"{baseUrl}/northwind", "--transport", "http", "--method", "tools/call", "--tool-name", "query", "--tool-arg", "sql=" + SalesByYear], ct);
+                [$"{baseUrl}/northwind", "--transport", "http", .. bearer, "--method", "tools/call", "--tool-name", "query", "--tool-arg", "sql=" + SalesByYear], ct);
             Assert.True(call.ExitCode == 0, call.Stderr);
             using var result = JsonDocument.Parse(call.Stdout);
             var text = result.RootElement.GetProperty("content")[0].GetProperty("text").GetString()!;
@@ -92,6 +109,20 @@ public sealed partial class DemoTests
         }
     }
 
+    [Theory]
+    [InlineData("/home/alice/.local/share/gatehouse/demo/gatehouse.yaml")]
+    [InlineData("/tmp/my demo/it's $HOME `here`/gatehouse.yaml")]
+    public async Task ShellQuote_AnyPath_BashReadsItBackAsOneWord(string path)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("printf '%s|' " + DemoRunner.ShellQuote(path));
+
+        var result = await ChildProcess.RunAsync(start, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(path + "|", result.Stdout);
+    }
+
     /// <summary>The passwords saved for alice and bob (0600) match the hashes the demo's configuration loads.</summary>
     private static void AssertDemoUsersCanSignIn(string dataDir)
     {
@@ -108,19 +139,26 @@ public sealed partial class DemoTests
         }
     }
 
-    private static async Task<string> ReadReadyUrlAsync(Process demo, System.Text.StringBuilder output, CancellationToken cancellationToken)
+    /// <summary>Reads the demo's output up to its last start-up line and returns the URL it is ready at.</summary>
+    private static async Task<string> ReadUntilReadyAsync(Process demo, System.Text.StringBuilder output, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        string? baseUrl = null;
         while (await demo.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
         {
             output.AppendLine(line);
             if (ReadyLine().Match(line) is { Success: true } match)
             {
+                baseUrl = match.Groups[1].Value;
+            }
+
+            if (baseUrl is not null && line == "Press Ctrl+C to stop.")
+            {
                 // Keep draining so the demo never blocks on a full pipe.
                 _ = demo.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
                 _ = demo.StandardError.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
-                return match.Groups[1].Value;
+                return baseUrl;
             }
         }
 

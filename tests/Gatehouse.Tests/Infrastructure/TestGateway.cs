@@ -129,6 +129,13 @@ internal sealed class LogSink : ILoggerProvider
 
     public IEnumerable<LogEntry> Errors => Entries.Where(e => e.Level >= LogLevel.Error || e.Exception is not null);
 
+    /// <summary>
+    /// <see cref="Errors"/> but the one EF Core logs by design when it first reads the migrations history of an empty
+    /// PostgreSQL database (the table does not exist yet).
+    /// </summary>
+    public IEnumerable<LogEntry> UnexpectedErrors => Errors.Where(e => !(e.Category == "Microsoft.EntityFrameworkCore.Database.Command" && e.EventId == 20102 &&
+        e.Message.Contains("\"__EFMigrationsHistory\"", StringComparison.Ordinal)));
+
     private sealed class SinkLogger(LogSink sink, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;

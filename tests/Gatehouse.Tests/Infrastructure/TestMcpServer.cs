@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Server;
@@ -9,9 +10,22 @@ namespace Gatehouse.Tests.Infrastructure;
 /// <summary>A real MCP server (C# SDK, Streamable HTTP and the legacy HTTP+SSE endpoints) for proxy tests.</summary>
 internal static class TestMcpServer
 {
-    public static Task<TestUpstream> StartAsync(string path = "/mcp", string instance = "a") =>
+    /// <param name="onRequest">Sees every request before the MCP endpoint does (to record the headers that reached it).</param>
+    public static Task<TestUpstream> StartAsync(string path = "/mcp", string instance = "a", Action<HttpRequest>? onRequest = null) =>
         TestUpstream.StartAsync(
-            app => app.MapMcp(path),
+            app =>
+            {
+                if (onRequest is not null)
+                {
+                    app.Use((context, next) =>
+                    {
+                        onRequest(context.Request);
+                        return next(context);
+                    });
+                }
+
+                app.MapMcp(path);
+            },
             services => services
                 .AddSingleton(new InstanceName(instance))
                 .AddMcpServer()
