@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need (Node 22, the MCP conformance suite and the MCP
-# TypeScript SDK and Inspector, pinned in scripts/node; PostgreSQL 15) idempotently, starts a throw-away
+# TypeScript SDK and Inspector, pinned in scripts/node; PostgreSQL 15; Chromium) idempotently, starts a throw-away
 # PostgreSQL on loopback for the storage tests (stopped on exit), then runs every test project in the solution.
 # Usage: scripts/test.sh [extra arguments for dotnet test]
 set -euo pipefail
@@ -13,6 +13,12 @@ gatehouse_require_dotnet
 if ! command -v npm >/dev/null 2>&1; then
     echo "test.sh: npm is missing; installing Debian's nodejs and npm" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`, which downloads a
+# browser of its own); Playwright's driver comes with its NuGet package.
+if [[ ! -x /usr/bin/chromium ]]; then
+    echo "test.sh: /usr/bin/chromium is missing; installing Debian's chromium" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 # shellcheck source=scripts/lib/test-tools.sh
 source scripts/lib/test-tools.sh

@@ -115,8 +115,9 @@ internal static partial class AuthorizeEndpoint
         identity.SetClaim(Claims.Subject, user.Subject)
             .SetClaim(Claims.Email, user.Email)
             .SetClaim(Claims.Name, user.Name)
-            // One claim per group: OpenIddict writes a single group as a string and several as an array; the access
-            // token is read by the gateway alone, which accepts both, and the identity assertion always has an array.
+            // One claim per group: OpenIddict 7 refuses an array as a claim value ("not a supported JSON node"). A JWT
+            // then holds several groups as an array and one as a string; every reader takes both (FindAll, GetClaims),
+            // and the identity assertion sent upstream always has an array.
             .SetClaims(GatehouseClaims.Groups, [.. user.Groups])
             .SetClaim(GatehouseClaims.SessionId, user.SessionId);
         identity.SetScopes(scopes);
@@ -234,6 +235,27 @@ internal static partial class AuthorizeEndpoint
         }
 
         return uri.Scheme is "http" or "https" ? $"'self' {uri.GetLeftPart(UriPartial.Authority)}" : $"'self' {uri.Scheme}:";
+    }
+
+    /// <summary>
+    /// CSP <c>form-action</c> for the sign-in page that returns to <paramref name="returnUrl"/>. When that is this
+    /// endpoint and the user's consent is remembered, the sign-in post is answered by a redirect here and then at once
+    /// by one to the client, which Chromium checks against the sign-in page's <c>form-action</c> too. Widening it to
+    /// the client's origin is harmless even for a forged link: the page's only form posts to itself, and this
+    /// endpoint redirects nowhere but to a redirect URI registered for the client.
+    /// </summary>
+    internal static string FormActionAfterSignIn(string returnUrl)
+    {
+        const string Prefix = AuthorizationServerExtensions.AuthorizePath + "?";
+        if (!returnUrl.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return "'self'";
+        }
+
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[(Prefix.Length - 1)..]);
+        return query.TryGetValue(OpenIddictConstants.Parameters.RedirectUri, out var values) && values is [{ } redirectUri] && RedirectUriRules.Check(redirectUri) is null
+            ? FormActionFor(redirectUri)
+            : "'self'";
     }
 
     private static async Task<bool> IsValidFormAsync(HttpContext context, IAntiforgery antiforgery)

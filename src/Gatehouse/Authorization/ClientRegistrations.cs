@@ -175,5 +175,4 @@ internal sealed partial class ClientRegistrations(IServiceScopeFactory scopes, I
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(string))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
 internal sealed partial class GatehouseAuthorizationJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

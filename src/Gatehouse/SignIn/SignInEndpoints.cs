@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
+using Gatehouse.Authorization;
 using Gatehouse.Configuration;
 using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Antiforgery;
@@ -181,11 +182,11 @@ internal static partial class SignInEndpoints
             <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
             <button type="submit">Sign in</button>
             </form>
-            """, statusCode);
+            """, statusCode, AuthorizeEndpoint.FormActionAfterSignIn(redirect));
     }
 
-    private static ContentHttpResult Page(HttpContext context, string title, string body, int statusCode) =>
-        HtmlPage.Render(context, title, body, statusCode);
+    private static ContentHttpResult Page(HttpContext context, string title, string body, int statusCode, string formAction = "'self'") =>
+        HtmlPage.Render(context, title, body, statusCode, formAction);
 
     private static string Encode(string? text) => HtmlPage.Encode(text);
 
