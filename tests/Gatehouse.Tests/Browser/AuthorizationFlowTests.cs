@@ -198,7 +198,7 @@ public sealed partial class AuthorizationFlowTests(ChromiumFixture chromium) : B
         // The refresh token works before the revocation (and rotates).
         using (var refreshed = await Client.RefreshAsync(Gateway.Client, tokens.RefreshToken))
         {
-            tokens = await TokenResponse.ReadSuccessAsync(refreshed);
+            tokens = await IssuedTokens.ReadSuccessAsync(refreshed);
         }
 
         await page.GotoAsync(new Uri(Gateway.BaseUri, "/.gatehouse/apps").ToString());
@@ -215,7 +215,7 @@ public sealed partial class AuthorizationFlowTests(ChromiumFixture chromium) : B
         await Expect(page.Locator("body")).ToContainTextAsync($"{Email}: no application can use your MCP servers.");
         using var refused = await Client.RefreshAsync(Gateway.Client, tokens.RefreshToken!);
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-        Assert.Equal("invalid_grant", await TokenResponse.ReadErrorAsync(refused));
+        Assert.Equal("invalid_grant", await IssuedTokens.ReadErrorAsync(refused));
         AssertNoConsoleErrors();
     }
 
@@ -255,7 +255,7 @@ public sealed partial class AuthorizationFlowTests(ChromiumFixture chromium) : B
     }
 
     /// <summary>A whole first authorization in a new browser: sign-in, Allow, code, tokens.</summary>
-    private async Task<(IPage Page, TokenResponse Tokens)> AuthorizeAsync()
+    private async Task<(IPage Page, IssuedTokens Tokens)> AuthorizeAsync()
     {
         var (page, request) = await StartSignedInAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Allow" }).ClickAsync();

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
@@ -47,14 +46,14 @@ internal sealed class LoopbackOAuthClient : IAsyncDisposable
     /// <summary>A new authorization request (fresh state and PKCE verifier) for one MCP server.</summary>
     public AuthorizationRequest NewRequest(Uri authorizationServer, string resource, string scope = "openid offline_access")
     {
-        var verifier = Base64Url(RandomNumberGenerator.GetBytes(32));
-        var state = Base64Url(RandomNumberGenerator.GetBytes(16));
+        var pkce = Pkce.Create();
+        var state = Pkce.Base64Url(RandomNumberGenerator.GetBytes(16));
         var query = new Dictionary<string, string>
         {
             ["response_type"] = "code",
             ["client_id"] = ClientId,
             ["redirect_uri"] = RedirectUri.ToString(),
-            ["code_challenge"] = Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))),
+            ["code_challenge"] = pkce.Challenge,
             ["code_challenge_method"] = "S256",
             ["state"] = state,
             ["resource"] = resource,
@@ -62,7 +61,7 @@ internal sealed class LoopbackOAuthClient : IAsyncDisposable
         };
         // AbsoluteUri, not ToString(): the latter unescapes (%20 becomes a space) and no longer equals what the browser asks for.
         var url = new Uri(authorizationServer, "/.gatehouse/oauth/authorize?" + string.Join('&', query.Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value)}"))).AbsoluteUri;
-        return new AuthorizationRequest(url, state, verifier, resource);
+        return new AuthorizationRequest(url, state, pkce.Verifier, resource);
     }
 
     /// <summary>The query of the next redirect the listener receives (bounded wait).</summary>
@@ -77,7 +76,7 @@ internal sealed class LoopbackOAuthClient : IAsyncDisposable
     public bool HasUnreadRedirect => _redirects.Reader.Count > 0;
 
     /// <summary>Redeems a code at the token endpoint (OAuth 2.1 §4.1.3), as the client would, with its verifier.</summary>
-    public async Task<TokenResponse> RedeemAsync(HttpClient gateway, AuthorizationRequest request, string code)
+    public async Task<IssuedTokens> RedeemAsync(HttpClient gateway, AuthorizationRequest request, string code)
     {
         using var response = await PostTokenAsync(gateway, new Dictionary<string, string>
         {
@@ -88,7 +87,7 @@ internal sealed class LoopbackOAuthClient : IAsyncDisposable
             ["code_verifier"] = request.CodeVerifier,
             ["resource"] = request.Resource,
         });
-        return await TokenResponse.ReadSuccessAsync(response);
+        return await IssuedTokens.ReadSuccessAsync(response);
     }
 
     public Task<HttpResponseMessage> RefreshAsync(HttpClient gateway, string refreshToken) =>
@@ -102,22 +101,21 @@ internal sealed class LoopbackOAuthClient : IAsyncDisposable
     private static Task<HttpResponseMessage> PostTokenAsync(HttpClient gateway, Dictionary<string, string> form) =>
         gateway.PostAsync("/.gatehouse/oauth/token", new FormUrlEncodedContent(form), TestContext.Current.CancellationToken);
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
     public ValueTask DisposeAsync() => _listener.DisposeAsync();
 }
 
 internal sealed record AuthorizationRequest(string Url, string State, string CodeVerifier, string Resource);
 
-internal sealed record TokenResponse(string AccessToken, string? RefreshToken)
+/// <summary>A successful token endpoint answer, as the browser tests read it.</summary>
+internal sealed record IssuedTokens(string AccessToken, string? RefreshToken)
 {
-    public static async Task<TokenResponse> ReadSuccessAsync(HttpResponseMessage response)
+    public static async Task<IssuedTokens> ReadSuccessAsync(HttpResponseMessage response)
     {
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, $"token endpoint: {(int)response.StatusCode} {body}");
         using var json = JsonDocument.Parse(body);
         var root = json.RootElement;
-        return new TokenResponse(
+        return new IssuedTokens(
             root.GetProperty("access_token").GetString()!,
             root.TryGetProperty("refresh_token", out var refresh) ? refresh.GetString() : null);
     }
