@@ -23,6 +23,12 @@ internal sealed record GatewayConfig
 
     public StorageConfig Storage { get; init; } = StorageConfig.Sqlite;
 
+    /// <summary>
+    /// The certificate whose RSA key encrypts the Data Protection key ring at rest (<c>data_protection:</c>); null
+    /// keeps the key ring unencrypted in the database (ASP.NET Core warns at start-up).
+    /// </summary>
+    public DataProtectionConfig? DataProtection { get; init; }
+
     /// <summary>How users sign in (<c>idp:</c>); null means no sign-in endpoints.</summary>
     public IdpConfig? Idp { get; init; }
 
@@ -64,6 +70,12 @@ internal sealed record GatewayConfig
         return System.IO.Path.Combine(home, ".local", "share", "gatehouse");
     }
 }
+
+/// <summary>
+/// <c>data_protection.certificate_file</c> and <c>certificate_key_file</c> (PEM), plus certificates of earlier
+/// rotations whose keys can still decrypt (<c>previous_certificate_files</c>, each a PEM file holding both).
+/// </summary>
+internal sealed record DataProtectionConfig(string CertificateFile, string CertificateKeyFile, IReadOnlyList<string> PreviousCertificateFiles);
 
 /// <summary>Where durable state lives: <c>databroker_storage_type</c> (Pomerium's key names).</summary>
 internal enum StorageType

@@ -19,7 +19,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
     [
         "address", "insecure_server", "certificate_file", "certificate_key_file", "metrics_address",
         "cors_allowed_origins", "routes", "policy", "data_dir", "databroker_storage_type", "databroker_storage_connection_string",
-        "idp", "authorization_server", "clients", "mcp_allowed_client_id_domains", "jwt_assertion_header",
+        "idp", "authorization_server", "clients", "mcp_allowed_client_id_domains", "jwt_assertion_header", "data_protection",
     ];
 
     private static readonly string[] s_routeKeys =
@@ -129,6 +129,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
 
         var dataDirectory = ReadDataDirectory(keys);
         var storage = ReadStorage(keys);
+        var dataProtection = ReadDataProtection(keys);
         var idp = ReadIdp(keys);
         var authorizationServer = ReadAuthorizationServer(keys);
         var jwtAssertionHeader = ReadJwtAssertionHeader(keys);
@@ -175,6 +176,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             Policy = keys.GetValueOrDefault("policy"),
             DataDirectory = dataDirectory,
             Storage = storage,
+            DataProtection = dataProtection,
             Idp = idp,
             AuthorizationServer = authorizationServer,
             Clients = clients,
@@ -260,6 +262,59 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         }
 
         return type == StorageType.Postgres && connectionString is not null ? new StorageConfig(StorageType.Postgres, PostgresConnectionString.Normalize(connectionString).Value) : StorageConfig.Sqlite;
+    }
+
+    private DataProtectionConfig? ReadDataProtection(Dictionary<string, YamlNode> top)
+    {
+        if (!top.TryGetValue("data_protection", out var node))
+        {
+            return null;
+        }
+
+        if (node is not YamlMappingNode map)
+        {
+            _errors.Add(Error("data_protection", node, "expected a mapping with `certificate_file` and `certificate_key_file`"));
+            return null;
+        }
+
+        var keys = CheckKeys(map, "data_protection.", ["certificate_file", "certificate_key_file", "previous_certificate_files"]);
+        var certificate = OptionalFile(keys, "certificate_file", "data_protection.certificate_file");
+        var key = OptionalFile(keys, "certificate_key_file", "data_protection.certificate_key_file");
+        if (!keys.ContainsKey("certificate_file") || !keys.ContainsKey("certificate_key_file"))
+        {
+            _errors.Add(Error("data_protection", map, "needs both `certificate_file` and `certificate_key_file` (PEM, an RSA key of 2048 bits or more)"));
+            return null;
+        }
+
+        var previous = new List<string>();
+        if (keys.TryGetValue("previous_certificate_files", out var previousNode))
+        {
+            foreach (var file in ReadStringList(previousNode, "data_protection.previous_certificate_files"))
+            {
+                var full = System.IO.Path.GetFullPath(file, baseDirectory ?? Directory.GetCurrentDirectory());
+                if (Hosting.DataProtectionCertificates.Check(full, full) is { } problem)
+                {
+                    _errors.Add(Error("data_protection.previous_certificate_files", previousNode, $"`{full}`: {problem}"));
+                }
+                else
+                {
+                    previous.Add(full);
+                }
+            }
+        }
+
+        if (certificate is null || key is null || !keys.TryGetValue("certificate_file", out var certificateNode))
+        {
+            return null;
+        }
+
+        if (Hosting.DataProtectionCertificates.Check(certificate, key) is { } invalid)
+        {
+            _errors.Add(Error("data_protection.certificate_file", certificateNode, invalid));
+            return null;
+        }
+
+        return new DataProtectionConfig(certificate, key, previous);
     }
 
     private GatewayRoute? ReadRoute(YamlNode node, int index, IReadOnlyList<string> corsOrigins)

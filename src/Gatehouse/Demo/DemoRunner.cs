@@ -148,6 +148,10 @@ internal static class DemoRunner
         idp:
           provider: builtin
           users_file: {UsersFileName}
+        # MCP clients that cannot publish a Client ID Metadata Document (the MCP Inspector's web UI among them)
+        # register themselves; off by default outside the demo (docs/authorization.md).
+        authorization_server:
+          dynamic_client_registration: {"{enabled: true}"}
         routes:
           - name: northwind
             description: Northwind sales database (read-only SQL over customers, orders, products)

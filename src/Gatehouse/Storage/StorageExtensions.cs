@@ -25,9 +25,17 @@ internal static class StorageExtensions
 
         // One application name and one key ring for every replica: a cookie or a protected secret written by one
         // instance is readable by all. https://learn.microsoft.com/aspnet/core/security/data-protection/configuration/overview
-        services.AddDataProtection()
+        var dataProtection = services.AddDataProtection()
             .SetApplicationName("gatehouse")
             .PersistKeysToDbContext<GatehouseDbContext>();
+        if (config.DataProtection is { } protection)
+        {
+            // Keys are wrapped with the certificate's RSA key before they reach the database; earlier certificates
+            // still decrypt keys written under them, so a certificate can be rotated without losing secrets.
+            var current = Hosting.DataProtectionCertificates.Load(protection.CertificateFile, protection.CertificateKeyFile);
+            var all = protection.PreviousCertificateFiles.Select(file => Hosting.DataProtectionCertificates.Load(file, file)).Prepend(current).ToArray();
+            dataProtection.ProtectKeysWithCertificate(current).UnprotectKeysWithAnyCertificate(all);
+        }
 
         services.AddSingleton<StorageHealth>();
         services.AddSingleton(new SigningKeyOptions(config.AuthorizationServer.SigningKeyFile));
