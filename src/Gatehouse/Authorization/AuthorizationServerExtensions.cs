@@ -123,12 +123,19 @@ internal static class AuthorizationServerExtensions
         path.Equals(OpenIdConfigurationPath, StringComparison.OrdinalIgnoreCase) ||
         path.Equals(OAuthMetadataPath, StringComparison.OrdinalIgnoreCase);
 
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+
     public static IApplicationBuilder UseGatehouseAuthorizationServer(this IApplicationBuilder app)
     {
         // MCP 2025-03-26 clients without metadata discovery use /authorize, /token and /register at the server's origin.
         app.UseMiddleware<LegacyEndpointRewriter>();
 
         // OpenIddict runs inside the authentication middleware, which would otherwise run on every proxied request.
+        // WebApplication adds UseAuthentication() at the head of the pipeline when the application did not call it,
+        // and the call in the branch below does not count (a UseWhen branch writes to its own copy of the builder's
+        // properties): without this flag the middleware ran on every request, and twice on these paths. The key is
+        // AuthAppBuilderExtensions'.
+        app.Properties[AuthenticationMiddlewareSetKey] = true;
         app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path), branch =>
         {
             branch.UseMiddleware<AuthorizationServerGate>();
