@@ -41,7 +41,6 @@ internal static class AuthorizationServerExtensions
 
     public static IServiceCollection AddGatehouseAuthorizationServer(this IServiceCollection services, GatewayConfig config)
     {
-        services.AddSingleton<ServerSecretStore>();
         services.AddSingleton<RevocationList>();
         services.AddHostedService<RevocationPoller>();
         services.AddSingleton<OAuthKeys>();

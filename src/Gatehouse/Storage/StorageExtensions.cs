@@ -30,6 +30,7 @@ internal static class StorageExtensions
             .PersistKeysToDbContext<GatehouseDbContext>();
 
         services.AddSingleton<StorageHealth>();
+        services.AddSingleton<ServerSecretStore>();
         services.AddSingleton(new SigningKeyOptions(config.AuthorizationServer.SigningKeyFile));
         services.AddSingleton<SigningKeyStore>();
         services.AddHostedService<SigningKeyRefresher>();
