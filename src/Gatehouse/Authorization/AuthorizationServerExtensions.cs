@@ -116,9 +116,13 @@ internal static class AuthorizationServerExtensions
         return services;
     }
 
-    /// <summary>Whether a request is for OpenIddict: only these run the (costly) authentication middleware.</summary>
+    /// <summary>
+    /// Whether a request is for OpenIddict (its server, or its client's redirection endpoint for <c>provider: oidc</c>):
+    /// only these run the (costly) authentication middleware.
+    /// </summary>
     public static bool IsAuthorizationServerPath(PathString path) =>
         path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase) ||
+        path.StartsWithSegments(SignIn.Oidc.OidcSignIn.Prefix, StringComparison.OrdinalIgnoreCase) ||
         path.Equals(OpenIdConfigurationPath, StringComparison.OrdinalIgnoreCase) ||
         path.Equals(OAuthMetadataPath, StringComparison.OrdinalIgnoreCase);
 
@@ -135,7 +139,10 @@ internal static class AuthorizationServerExtensions
         // properties): without this flag the middleware ran on every request, and twice on these paths. The key is
         // AuthAppBuilderExtensions'.
         app.Properties[AuthenticationMiddlewareSetKey] = true;
-        app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path), branch =>
+        // The OpenID Connect sign-in page joins them while `idp.provider` is `oidc`: its challenge needs the OpenIddict
+        // client's per-request transaction, which that middleware creates.
+        var state = app.ApplicationServices.GetRequiredService<Proxy.GatewayState>();
+        app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path) || SignIn.Oidc.OidcSignIn.IsChallengeRequest(context, state), branch =>
         {
             branch.UseMiddleware<AuthorizationServerGate>();
             branch.UseAuthentication();
