@@ -116,8 +116,9 @@ internal static partial class AuthorizeEndpoint
         identity.SetClaim(Claims.Subject, user.Subject)
             .SetClaim(Claims.Email, user.Email)
             .SetClaim(Claims.Name, user.Name)
-            // A JSON array even for one group, so every reader gets the same shape (RFC 7519 §4.1 leaves it to us).
-            .SetClaim(GatehouseClaims.Groups, System.Text.Json.JsonSerializer.SerializeToElement(user.Groups.ToArray(), GatehouseAuthorizationJsonContext.Default.StringArray))
+            // One claim per group: OpenIddict refuses a JSON array as a claim value (ID0185) and writes several claims of
+            // one type as an array. Readers take every claim of the type (AccessTokenValidator, introspection).
+            .SetClaims(GatehouseClaims.Groups, [.. user.Groups])
             .SetClaim(GatehouseClaims.SessionId, user.SessionId);
         identity.SetScopes(scopes);
         identity.SetResources(resources);

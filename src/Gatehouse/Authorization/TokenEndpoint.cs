@@ -55,7 +55,7 @@ internal static partial class TokenEndpoint
 
             var identity = (ClaimsIdentity)principal.Identity!;
             identity.SetClaim(Claims.Name, user.Name)
-                .SetClaim(GatehouseClaims.Groups, System.Text.Json.JsonSerializer.SerializeToElement(user.Groups.ToArray(), GatehouseAuthorizationJsonContext.Default.StringArray));
+                .SetClaims(GatehouseClaims.Groups, [.. user.Groups]);
         }
 
         // RFC 8707 §2.2: a token request may name fewer resources than were granted, never others.

@@ -22,6 +22,17 @@ public abstract partial class OidcSignInTests
 
     private const string Routes = SignInTests.Routes;
 
+    /// <summary>An MCP server route, so the authorization server has a resource to grant (its upstream is never called).</summary>
+    private const string McpRoute = """
+
+          - name: tools
+            from: http://127.0.0.1
+            prefix: /tools
+            to: http://127.0.0.1:9
+            mcp:
+              server: {}
+        """;
+
     private static readonly OidcTestAccount s_alice = new("alice-0001", "Alice Liddell", "Alice@Example.com", """["sales","engineering"]""");
 
     /// <summary>The refresher's own loop never runs: tests drive each pass (<see cref="RefreshPassAsync"/>).</summary>
@@ -406,6 +417,64 @@ public abstract partial class OidcSignInTests
     }
 
     [Fact]
+    public async Task McpAuthorization_FromOidcSession_ProviderChecksLastAsLongAsTheGrant()
+    {
+        await using var storage = await CreateStorageAsync();
+        await using var provider = await OidcTestProvider.StartAsync(s_alice);
+        const string Client = """
+            clients:
+              - client_id: test-mcp-client
+                name: Test MCP client
+                redirect_uris: [http://127.0.0.1:5555/callback]
+            """;
+        await using var gateway = await StartGatewayAsync(storage, provider, routes: Routes + McpRoute, extraTopLevelYaml: Client);
+        using var browser = new HeadlessBrowser();
+        using (var back = await SignInAsync(browser, gateway, provider))
+        {
+            await AssertRedirectAsync(back, "/app", gateway);
+        }
+
+        var before = await SingleSessionAsync(gateway);
+
+        // An MCP client's authorization request (OAuth 2.1 with PKCE, RFC 8707 resource), approved on the consent page.
+        var verifier = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var challenge = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(verifier)));
+        var resource = new Uri(gateway.BaseUri, "/tools").AbsoluteUri.TrimEnd('/');
+        var authorize = new Uri(gateway.BaseUri, "/.gatehouse/oauth/authorize?response_type=code&client_id=test-mcp-client" +
+            "&redirect_uri=" + Uri.EscapeDataString("http://127.0.0.1:5555/callback") + "&code_challenge=" + challenge +
+            "&code_challenge_method=S256&state=s1&scope=openid&resource=" + Uri.EscapeDataString(resource));
+        using var consent = await browser.GetAsync(authorize);
+        Assert.True(consent.StatusCode == HttpStatusCode.OK, await consent.Content.ReadAsStringAsync(Ct));
+        using var approved = await browser.SubmitFormAsync(consent, new() { ["gatehouse_consent"] = "allow" });
+        Assert.Equal(HttpStatusCode.Redirect, approved.StatusCode);
+        var code = System.Web.HttpUtility.ParseQueryString(HeadlessBrowser.NextLocation(approved).Query)["code"];
+        Assert.NotNull(code);
+
+        // The grant may outlive the browser session (8 h here, 30 days for the grant): the provider is asked about
+        // the user until the grant ends.
+        var after = await SingleSessionAsync(gateway);
+        Assert.True(after.IdpCheckUntil > before.IdpCheckUntil, "IdpCheckUntil is extended");
+        Assert.True(after.IdpCheckUntil > after.ExpiresAt + TimeSpan.FromDays(29));
+
+        using var token = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.BaseUri, "/.gatehouse/oauth/token"), new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["code"] = code,
+            ["redirect_uri"] = "http://127.0.0.1:5555/callback",
+            ["client_id"] = "test-mcp-client",
+            ["code_verifier"] = verifier,
+            ["resource"] = resource,
+        });
+        var json = await token.Content.ReadAsStringAsync(Ct);
+        Assert.True(token.StatusCode == HttpStatusCode.OK, json);
+        using var tokens = System.Text.Json.JsonDocument.Parse(json);
+        var accessToken = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(tokens.RootElement.GetProperty("access_token").GetString());
+        Assert.Equal("alice-0001", accessToken.Subject);
+        Assert.Equal(before.Id, accessToken.GetClaim("sid").Value);
+        Assert.Equal(["sales", "engineering"], accessToken.Claims.Where(c => c.Type == "groups").Select(c => c.Value));
+    }
+
+    [Fact]
     public async Task ExtendIdpCheck_OidcSession_ExtendedNeverShortenedBuiltinUntouched()
     {
         await using var storage = await CreateStorageAsync();
@@ -430,10 +499,11 @@ public abstract partial class OidcSignInTests
     }
 
     /// <summary>Starts a gateway whose provider is <paramref name="provider"/>, then tells the provider the gateway's callback.</summary>
-    private static async Task<TestGateway> StartGatewayAsync(TestStorage storage, OidcTestProvider provider, string extraIdpYaml = "", IdpRefreshSchedule? schedule = null)
+    private static async Task<TestGateway> StartGatewayAsync(
+        TestStorage storage, OidcTestProvider provider, string extraIdpYaml = "", IdpRefreshSchedule? schedule = null, string routes = Routes, string extraTopLevelYaml = "")
     {
         var idp = IdpYaml(provider, extraIdpYaml);
-        var gateway = await TestGateway.StartAsync(Routes, storage.Yaml + "\n" + idp,
+        var gateway = await TestGateway.StartAsync(routes, storage.Yaml + "\n" + extraTopLevelYaml + "\n" + idp,
             services => services.AddSingleton(schedule ?? s_manual));
         try
         {
