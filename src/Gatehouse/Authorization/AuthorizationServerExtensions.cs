@@ -41,7 +41,6 @@ internal static class AuthorizationServerExtensions
 
     public static IServiceCollection AddGatehouseAuthorizationServer(this IServiceCollection services, GatewayConfig config)
     {
-        services.AddSingleton<ServerSecretStore>();
         services.AddSingleton<RevocationList>();
         services.AddHostedService<RevocationPoller>();
         services.AddSingleton<OAuthKeys>();
@@ -117,11 +116,17 @@ internal static class AuthorizationServerExtensions
         return services;
     }
 
-    /// <summary>Whether a request is for OpenIddict: only these run the (costly) authentication middleware.</summary>
+    /// <summary>
+    /// Whether a request is for OpenIddict (its server, or its client's redirection endpoint for <c>provider: oidc</c>):
+    /// only these run the (costly) authentication middleware.
+    /// </summary>
     public static bool IsAuthorizationServerPath(PathString path) =>
         path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase) ||
+        path.StartsWithSegments(SignIn.Oidc.OidcSignIn.Prefix, StringComparison.OrdinalIgnoreCase) ||
         path.Equals(OpenIdConfigurationPath, StringComparison.OrdinalIgnoreCase) ||
         path.Equals(OAuthMetadataPath, StringComparison.OrdinalIgnoreCase);
+
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
 
     public static IApplicationBuilder UseGatehouseAuthorizationServer(this IApplicationBuilder app)
     {
@@ -129,16 +134,20 @@ internal static class AuthorizationServerExtensions
         app.UseMiddleware<LegacyEndpointRewriter>();
 
         // OpenIddict runs inside the authentication middleware, which would otherwise run on every proxied request.
-        app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path), branch =>
+        // WebApplication adds UseAuthentication() at the head of the pipeline when the application did not call it,
+        // and the call in the branch below does not count (a UseWhen branch writes to its own copy of the builder's
+        // properties): without this flag the middleware ran on every request, and twice on these paths. The key is
+        // AuthAppBuilderExtensions'.
+        app.Properties[AuthenticationMiddlewareSetKey] = true;
+        // The OpenID Connect sign-in page joins them while `idp.provider` is `oidc`: its challenge needs the OpenIddict
+        // client's per-request transaction, which that middleware creates.
+        var state = app.ApplicationServices.GetRequiredService<Proxy.GatewayState>();
+        app.UseWhen(context => IsAuthorizationServerPath(context.Request.Path) || SignIn.Oidc.OidcSignIn.IsChallengeRequest(context, state), branch =>
         {
             branch.UseMiddleware<AuthorizationServerGate>();
             branch.UseAuthentication();
         });
 
-        // WebApplication adds UseAuthentication() at the start of the pipeline by itself when authentication services
-        // are registered and the app did not call it; the call in the branch above does not count, so without this
-        // marker (the key UseAuthentication sets) OpenIddict would run ahead of everything, on every request.
-        app.Properties["__AuthenticationMiddlewareSet"] = true;
         return app;
     }
 

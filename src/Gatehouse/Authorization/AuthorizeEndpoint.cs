@@ -30,8 +30,8 @@ internal static partial class AuthorizeEndpoint
             .ExcludeFromDescription();
 
     private static async Task<IResult> HandleAsync(
-        HttpContext context, GatewayState state, ISessionUserAccessor sessions, ConsentStore consents,
-        IOpenIddictApplicationManager applications, IAntiforgery antiforgery, ILogger<ConsentStore> logger)
+        HttpContext context, GatewayState state, ISessionUserAccessor sessions, SessionStore sessionStore, ConsentStore consents,
+        IOpenIddictApplicationManager applications, IAntiforgery antiforgery, TimeProvider time, ILogger<ConsentStore> logger)
     {
         // Errors OpenIddict could not send back to a verified redirect URI (unknown client, unregistered redirect
         // URI, missing PKCE) end here, shown to the user: redirecting them would make this an open redirector.
@@ -101,6 +101,13 @@ internal static partial class AuthorizeEndpoint
         var scopes = request.GetScopes().Intersect(AuthorizationServerExtensions.SupportedScopes, StringComparer.Ordinal)
             .Append(Scopes.OfflineAccess).Distinct(StringComparer.Ordinal).ToList();
         var principal = CreatePrincipal(user, scopes, resources);
+        if (config.Idp is { Provider: Configuration.IdpProvider.Oidc })
+        {
+            // The client's grant outlives the browser session: keep asking the provider about the user while it lasts,
+            // so the grant ends when the provider stops vouching for the user (IdpSessionRefresher).
+            await sessionStore.ExtendIdpCheckAsync(user.SessionId, time.GetUtcNow() + config.AuthorizationServer.RefreshTokenLifetime, context.RequestAborted);
+        }
+
         Log.CodeIssued(logger, user.Email, request.ClientId!, resources);
         return TypedResults.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }

@@ -1,3 +1,4 @@
+using Gatehouse.Hosting;
 using Gatehouse.Signing;
 using Gatehouse.Storage;
 using Microsoft.Extensions.Options;
@@ -16,8 +17,7 @@ namespace Gatehouse.Authorization;
 internal sealed class OAuthKeys(SigningKeyStore signingKeys, ServerSecretStore secrets)
     : IConfigureOptions<OpenIddictServerOptions>, IOptionsChangeTokenSource<OpenIddictServerOptions>, IDisposable
 {
-    private readonly Lock _lock = new();
-    private CancellationTokenSource _changed = new();
+    private readonly ChangeSignal _changed = new();
     private SymmetricSecurityKey? _encryptionKey;
 
     public string? Name => Options.DefaultName;
@@ -29,8 +29,8 @@ internal sealed class OAuthKeys(SigningKeyStore signingKeys, ServerSecretStore s
         {
             KeyId = "gatehouse-token-encryption-v1",
         };
-        signingKeys.Changed += _ => SignalChange();
-        SignalChange();
+        signingKeys.Changed += _ => _changed.Signal();
+        _changed.Signal();
     }
 
     public void Configure(OpenIddictServerOptions options)
@@ -52,34 +52,9 @@ internal sealed class OAuthKeys(SigningKeyStore signingKeys, ServerSecretStore s
         options.TokenValidationParameters.CryptoProviderFactory = signingKeys.CryptoProviders;
     }
 
-    public IChangeToken GetChangeToken()
-    {
-        lock (_lock)
-        {
-            return new CancellationChangeToken(_changed.Token);
-        }
-    }
+    public IChangeToken GetChangeToken() => _changed.GetChangeToken();
 
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _changed.Dispose();
-        }
-    }
-
-    private void SignalChange()
-    {
-        CancellationTokenSource previous;
-        lock (_lock)
-        {
-            previous = _changed;
-            _changed = new CancellationTokenSource();
-        }
-
-        previous.Cancel();
-        previous.Dispose();
-    }
+    public void Dispose() => _changed.Dispose();
 
     private SigningCredentials Credentials(string kid, System.Security.Cryptography.ECDsa key) =>
         new(new ECDsaSecurityKey(key) { KeyId = kid, CryptoProviderFactory = signingKeys.CryptoProviders }, SecurityAlgorithms.EcdsaSha256);

@@ -22,6 +22,9 @@ internal sealed class GatewayHostOptions
     public GatewayConfig? Config { get; init; }
 
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    /// <summary>Runs after every service is registered, so tests can replace one (such as a schedule).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 }
 
 internal static class GatewayHost
@@ -88,6 +91,7 @@ internal static class GatewayHost
         services.AddGatehouseProxy();
         services.AddHostedService<ConfigWatcher>();
         services.AddGatehouseOpenTelemetry(config);
+        options.ConfigureServices?.Invoke(services);
 
         var app = builder.Build();
         app.Services.GetRequiredService<GatewayState>().Apply(config);

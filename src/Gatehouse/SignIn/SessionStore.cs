@@ -63,6 +63,25 @@ internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cac
         return (cookieValue, session);
     }
 
+    /// <summary>
+    /// The session cookie's attributes, for every provider's sign-in and for sign-out (which must name the same
+    /// attributes to delete it). Always Secure, even when Kestrel serves plain HTTP on loopback: the cookie must never
+    /// travel in clear text.
+    /// </summary>
+    public static CookieOptions CookieOptions(DateTimeOffset? expires) => new()
+    {
+        Secure = true,
+        HttpOnly = true,
+        SameSite = SameSiteMode.Lax,
+        Path = "/",
+        Expires = expires,
+        IsEssential = true,
+    };
+
+    /// <summary>Gives the browser the cookie of a session just created, expiring with it.</summary>
+    public static void AppendCookie(HttpResponse response, string cookieValue, UserSession session) =>
+        response.Cookies.Append(CookieName, cookieValue, CookieOptions(session.ExpiresAt));
+
     public ValueTask<SessionUser?> GetUserAsync(HttpContext context) =>
         ResolveAsync(context.Request.Cookies[CookieName], context.RequestAborted);
 
@@ -120,6 +139,19 @@ internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cac
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
         await RevokeAsync(db, [sessionId], cancellationToken);
+    }
+
+    /// <summary>
+    /// Keeps asking the identity provider about an OpenID Connect session until at least <paramref name="until"/>:
+    /// MCP clients hold grants from the session that outlive the browser session, and those grants must end when the
+    /// provider stops vouching for the user. Sessions of the built-in provider (no <c>IdpCheckUntil</c>) are left alone.
+    /// </summary>
+    public async Task ExtendIdpCheckAsync(string sessionId, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        await db.UserSessions.Where(s => s.Id == sessionId && s.IdpCheckUntil != null && s.IdpCheckUntil < until)
+            .ExecuteUpdateAsync(set => set.SetProperty(s => s.IdpCheckUntil, until), cancellationToken);
     }
 
     /// <summary>

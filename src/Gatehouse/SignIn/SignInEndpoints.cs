@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Gatehouse.Authorization;
 using Gatehouse.Configuration;
 using Gatehouse.Proxy;
+using Gatehouse.SignIn.Oidc;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
@@ -10,8 +11,9 @@ using Microsoft.AspNetCore.Identity;
 namespace Gatehouse.SignIn;
 
 /// <summary>
-/// The built-in provider's sign-in and sign-out pages: server-rendered HTML forms that work without JavaScript,
-/// protected by ASP.NET Core antiforgery tokens and never framed.
+/// The sign-in and sign-out pages: the built-in provider's server-rendered HTML forms that work without JavaScript,
+/// protected by ASP.NET Core antiforgery tokens and never framed; with <c>provider: oidc</c> sign-in goes straight
+/// to the provider (<see cref="OidcSignIn"/>).
 /// </summary>
 internal static partial class SignInEndpoints
 {
@@ -37,19 +39,28 @@ internal static partial class SignInEndpoints
     public static IEndpointRouteBuilder MapPages(IEndpointRouteBuilder endpoints)
     {
         _ = s_dummyHash.Value;
-        endpoints.MapGet(SignInPath, ShowSignIn).WithOrder(-1);
+        endpoints.MapGet(SignInPath, ShowSignInAsync).WithOrder(-1);
         endpoints.MapPost(SignInPath, SignInAsync).WithOrder(-1);
         endpoints.MapGet(SignOutPath, ShowSignOut).WithOrder(-1);
         endpoints.MapPost(SignOutPath, SignOutAsync).WithOrder(-1);
         return endpoints;
     }
 
-    private static ContentHttpResult ShowSignIn(HttpContext context, IAntiforgery antiforgery, string? redirect_uri) =>
-        SignInPage(context, antiforgery, SafeRedirect(redirect_uri), email: "", error: null, StatusCodes.Status200OK);
+    /// <summary>The password form, or with <c>provider: oidc</c> straight to the provider.</summary>
+    private static Task<IResult> ShowSignInAsync(HttpContext context, IAntiforgery antiforgery, GatewayState state, string? redirect_uri) =>
+        state.Current.Config.Idp is { Provider: IdpProvider.Oidc, Oidc: { } oidc }
+            ? OidcSignIn.ChallengeAsync(context, oidc, SafeRedirect(redirect_uri))
+            : Task.FromResult<IResult>(SignInPage(context, antiforgery, SafeRedirect(redirect_uri), email: "", error: null, StatusCodes.Status200OK));
 
     private static async Task<IResult> SignInAsync(
         HttpContext context, IAntiforgery antiforgery, GatewayState state, LoginLockoutStore lockouts, SessionStore sessions, ILogger<SessionStore> logger)
     {
+        if (state.Current.Config.Idp is { Provider: IdpProvider.Oidc })
+        {
+            // No passwords here: the provider signs users in.
+            return TypedResults.Redirect(SignInPath);
+        }
+
         if (await ReadValidFormAsync(context, antiforgery) is not { } form)
         {
             return BadForm();
@@ -94,7 +105,7 @@ internal static partial class SignInEndpoints
 
         await lockouts.ResetAsync(key, cancellationToken);
         var (cookieValue, session) = await sessions.CreateAsync(user.Email, user.Name, user.Groups, idp.SessionLifetime, cancellationToken);
-        context.Response.Cookies.Append(SessionStore.CookieName, cookieValue, SessionCookie(session.ExpiresAt));
+        SessionStore.AppendCookie(context.Response, cookieValue, session);
         Log.SignedIn(logger, user.Email);
         return TypedResults.Redirect(redirect);
     }
@@ -123,7 +134,7 @@ internal static partial class SignInEndpoints
             Log.SignedOut(logger, email);
         }
 
-        context.Response.Cookies.Delete(SessionStore.CookieName, SessionCookie(expires: null));
+        context.Response.Cookies.Delete(SessionStore.CookieName, SessionStore.CookieOptions(expires: null));
         return TypedResults.Redirect(SignInPath);
     }
 
@@ -157,17 +168,6 @@ internal static partial class SignInEndpoints
     private static ProblemHttpResult BadForm() => TypedResults.Problem(
         "The form is missing its antiforgery token or it has expired. Reload the page and try again.",
         statusCode: StatusCodes.Status400BadRequest, title: "Bad Request");
-
-    private static CookieOptions SessionCookie(DateTimeOffset? expires) => new()
-    {
-        // Always Secure, even when Kestrel serves plain HTTP on loopback: the cookie must never travel in clear text.
-        Secure = true,
-        HttpOnly = true,
-        SameSite = SameSiteMode.Lax,
-        Path = "/",
-        Expires = expires,
-        IsEssential = true,
-    };
 
     private static ContentHttpResult SignInPage(HttpContext context, IAntiforgery antiforgery, string redirect, string email, string? error, int statusCode)
     {

@@ -1,4 +1,5 @@
 using Gatehouse.Configuration;
+using Gatehouse.SignIn.Oidc;
 
 namespace Gatehouse.SignIn;
 
@@ -6,7 +7,8 @@ internal static class SignInExtensions
 {
     /// <summary>
     /// Sessions are registered always (other features resolve users through <see cref="ISessionUserAccessor"/>);
-    /// the pages and antiforgery only when <c>idp</c> is configured.
+    /// the pages only when <c>idp</c> is configured. The OpenID Connect client is registered whatever the provider
+    /// (<see cref="OidcSignIn.AddGatehouseOidcSignIn"/>).
     /// </summary>
     public static IServiceCollection AddGatehouseSignIn(this IServiceCollection services, GatewayConfig config)
     {
@@ -22,10 +24,11 @@ internal static class SignInExtensions
             options.Cookie.Name = "gatehouse_csrf";
             options.FormFieldName = "csrf_token";
         });
+        services.AddGatehouseOidcSignIn();
 
         return services;
     }
 
     public static IEndpointRouteBuilder MapGatehouseSignIn(this IEndpointRouteBuilder endpoints, GatewayConfig config) =>
-        config.Idp is null ? endpoints : SignInEndpoints.MapPages(endpoints);
+        config.Idp is null ? endpoints : OidcSignIn.MapOidcCallback(SignInEndpoints.MapPages(endpoints));
 }

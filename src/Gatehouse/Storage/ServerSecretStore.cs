@@ -13,6 +13,12 @@ internal sealed class ServerSecretStore(IServiceScopeFactory scopes, IDataProtec
     /// <summary>The 256-bit key OpenIddict encrypts authorization codes and refresh tokens with (A256KW).</summary>
     public const string TokenEncryptionKey = "oauth.token-encryption-key.v1";
 
+    /// <summary>
+    /// The 256-bit secret the OpenID Connect client's keys are derived from: its state tokens (which carry the PKCE
+    /// verifier and the return path across the trip to the identity provider) are signed and encrypted with them.
+    /// </summary>
+    public const string OidcClientStateKey = "oidc.client-state-key.v1";
+
     private readonly IDataProtector _protector = dataProtection.CreateProtector("Gatehouse.Storage.ServerSecrets.v1");
 
     public async Task<byte[]> GetOrCreateAsync(string name, int bytes, CancellationToken cancellationToken)

@@ -38,6 +38,7 @@ internal static class StorageExtensions
         }
 
         services.AddSingleton<StorageHealth>();
+        services.AddSingleton<ServerSecretStore>();
         services.AddSingleton(new SigningKeyOptions(config.AuthorizationServer.SigningKeyFile));
         services.AddSingleton<SigningKeyStore>();
         services.AddHostedService<SigningKeyRefresher>();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Gatehouse.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Tests.Infrastructure;
@@ -37,8 +38,9 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <summary>
     /// Starts a gateway. Write routes with <c>from: http://127.0.0.1</c> (any port); the address is filled in. Unless
     /// <paramref name="extraTopLevelYaml"/> sets <c>data_dir</c>, storage is a fresh SQLite file in the test's directory.
+    /// <paramref name="configureServices"/> may replace services after the gateway registered its own.
     /// </summary>
-    public static async Task<TestGateway> StartAsync(string routesYaml, string? extraTopLevelYaml = null)
+    public static async Task<TestGateway> StartAsync(string routesYaml, string? extraTopLevelYaml = null, Action<IServiceCollection>? configureServices = null)
     {
         var directory = Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
         var configPath = Path.Combine(directory, "gatehouse.yaml");
@@ -58,6 +60,7 @@ internal sealed class TestGateway : IAsyncDisposable
                 logging.SetMinimumLevel(LogLevel.Information);
                 logging.AddProvider(logs);
             },
+            ConfigureServices = configureServices,
         });
         try
         {

@@ -22,7 +22,8 @@ public abstract partial class SignInTests
     private const string SignInPath = "/.gatehouse/sign_in";
     private const string SignOutPath = "/.gatehouse/sign_out";
 
-    private const string Routes = """
+    /// <summary>One public route on 127.0.0.1, so the gateway serves that host; its upstream is never called.</summary>
+    internal const string Routes = """
           - name: app
             from: http://127.0.0.1
             to: http://127.0.0.1:9
