@@ -16,6 +16,7 @@ internal static class ProxyExtensions
             {
                 context.AddResponseTransform(KeepGatewayCorsHeaders);
                 context.AddResponseTransform(StartEventStreamAsync);
+                context.AddResponseTransform(Mcp.McpResponseInspector.TransformAsync);
             });
         services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
         services.AddSingleton<ISessionAffinityPolicy, McpSessionAffinityPolicy>();
