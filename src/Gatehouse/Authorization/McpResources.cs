@@ -58,7 +58,7 @@ internal static class McpResources
         }
 
         // A race with another request builds the same strings twice: harmless, and cheaper than a lock.
-        var urls = new RequestUrls(scheme, host, Issuer(request, config, route.Route), route.Route.ResourceUrl(scheme, host));
+        var urls = new RequestUrls(scheme, host, request.Host.Host, Issuer(request, config, route.Route), route.Route.ResourceUrl(scheme, host));
         route.LastUrls = urls;
         return urls;
     }
@@ -116,6 +116,6 @@ internal static class McpResources
 /// <summary>
 /// The authorization server's issuer and a route's canonical resource URL as seen by requests that arrive with
 /// <paramref name="Scheme"/> (the public one, see <see cref="McpResources.PublicScheme"/>) and Host
-/// <paramref name="Host"/>.
+/// <paramref name="Host"/>; <paramref name="HostName"/> is that Host without its port (a substring, so kept too).
 /// </summary>
-internal sealed record RequestUrls(string Scheme, string Host, string Issuer, string ResourceUrl);
+internal sealed record RequestUrls(string Scheme, string Host, string HostName, string Issuer, string ResourceUrl);

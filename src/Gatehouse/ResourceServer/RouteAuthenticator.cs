@@ -52,8 +52,7 @@ internal sealed partial class RouteAuthenticator(
         }
 
         context.Features.Set(user);
-        var host = context.Request.Host.Host;
-        headers[config.JwtAssertionHeader] = assertions.GetAssertion(user, issuer: host, audience: host, routeAudience: urls.ResourceUrl);
+        headers[config.JwtAssertionHeader] = assertions.GetAssertion(user, issuer: urls.HostName, audience: urls.HostName, routeAudience: urls.ResourceUrl);
         await next(context);
     }
 
