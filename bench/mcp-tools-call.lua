@@ -4,6 +4,8 @@
 -- without a session (SEP-2567, SEP-2575): MCP-Protocol-Version, Mcp-Method and Mcp-Name headers here, the protocol
 -- version and client capabilities in params._meta of the body (bench/mcp-tools-call.json, path in BENCH_BODY_FILE;
 -- run.sh sends the same body and headers once with curl before measuring).
+-- BENCH_AUTHORIZATION, when set, is sent as the Authorization header: run.sh sets it per target to
+-- "Bearer <access token>" or "Bearer gatehouse_sa_..." for the protected route, and leaves it unset otherwise.
 -- There is no `response()` callback: it would make wrk parse every answer and slow the load generator down; status
 -- codes are checked through the summary in done() instead.
 
@@ -19,6 +21,11 @@ wrk.headers["Accept"] = "application/json, text/event-stream"
 wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
 wrk.headers["Mcp-Method"] = "tools/call"
 wrk.headers["Mcp-Name"] = "echo"
+
+local authorization = os.getenv("BENCH_AUTHORIZATION")
+if authorization and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+end
 
 -- One machine-readable line that run.sh parses. wrk's latency histogram is in microseconds, while its
 -- human-readable "Latency Distribution" switches between us and ms with two decimals, so that is not parsed.

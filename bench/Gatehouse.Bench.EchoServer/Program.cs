@@ -3,7 +3,8 @@ using Gatehouse.Bench.EchoServer;
 
 // `dotnet bench/Gatehouse.Bench.EchoServer/bin/Release/net10.0/Gatehouse.Bench.EchoServer.dll --urls http://127.0.0.1:18081`
 // An MCP server (Streamable HTTP, stateless: the SDK 2.4 default) with one `echo` tool at /mcp, used as the upstream
-// of bench/run.sh. SDK 2.4 has no JSON-response mode (csharp-sdk issue #545), so each answer is a one-event SSE stream.
+// of bench/run.sh. /protected serves the same: it is the path of the gateway's protected route, which forwards it
+// unchanged, so that the public and the protected routes differ in nothing but authentication. SDK 2.4 has no JSON-response mode (csharp-sdk issue #545), so each answer is a one-event SSE stream.
 var urls = new ConfigurationBuilder().AddCommandLine(args).Build()["urls"] ?? "http://127.0.0.1:18081";
 foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
 {
@@ -26,6 +27,7 @@ builder.Services
 
 await using var app = builder.Build();
 app.MapMcp("/mcp");
+app.MapMcp("/protected");
 await app.StartAsync();
 foreach (var url in app.Urls)
 {

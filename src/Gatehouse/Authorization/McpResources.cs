@@ -42,6 +42,27 @@ internal static class McpResources
     public static string Issuer(HttpRequest request, GatewayConfig config, GatewayRoute route) =>
         string.Concat(PublicScheme(request, config, route), "://", request.Host.Value, "/");
 
+    /// <summary>
+    /// <see cref="Issuer"/> and <see cref="ResourceUrl"/> for a request to <paramref name="route"/>, which every
+    /// request to a protected MCP route checks its token against. Clients reach a route by one scheme and host, so
+    /// the route keeps the last pair it built and a request by the same scheme and host concatenates nothing.
+    /// </summary>
+    public static RequestUrls UrlsFor(HttpRequest request, GatewayConfig config, CompiledRoute route)
+    {
+        var scheme = PublicScheme(request, config, route.Route);
+        var host = request.Host.Value ?? "";
+        if (route.LastUrls is { } last && string.Equals(last.Scheme, scheme, StringComparison.Ordinal) &&
+            string.Equals(last.Host, host, StringComparison.Ordinal))
+        {
+            return last;
+        }
+
+        // A race with another request builds the same strings twice: harmless, and cheaper than a lock.
+        var urls = new RequestUrls(scheme, host, request.Host.Host, Issuer(request, config, route.Route), route.Route.ResourceUrl(scheme, host));
+        route.LastUrls = urls;
+        return urls;
+    }
+
     /// <summary>Whether any route (of any kind) answers on this host: the authorization server serves only those.</summary>
     public static bool IsServedHost(GatewaySnapshot snapshot, HostString host) =>
         snapshot.Config.Routes.Any(r => MatchesHost(r, host));
@@ -91,3 +112,10 @@ internal static class McpResources
         return best is null ? null : (best, ResourceUrl(request, snapshot.Config, best));
     }
 }
+
+/// <summary>
+/// The authorization server's issuer and a route's canonical resource URL as seen by requests that arrive with
+/// <paramref name="Scheme"/> (the public one, see <see cref="McpResources.PublicScheme"/>) and Host
+/// <paramref name="Host"/>; <paramref name="HostName"/> is that Host without its port (a substring, so kept too).
+/// </summary>
+internal sealed record RequestUrls(string Scheme, string Host, string HostName, string Issuer, string ResourceUrl);

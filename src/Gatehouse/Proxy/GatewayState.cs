@@ -63,9 +63,29 @@ internal sealed class GatewaySnapshot
     }
 }
 
-internal sealed record CompiledRoute(GatewayRoute Route, FrozenSet<string> AllowedOrigins)
+/// <summary>
+/// A route of one configuration snapshot with what the request path needs precomputed. A class rather than a record:
+/// it carries a cache (<see cref="LastUrls"/>), and instances are never compared.
+/// </summary>
+internal sealed class CompiledRoute(GatewayRoute route, FrozenSet<string> allowedOrigins)
 {
+    public GatewayRoute Route { get; } = route;
+
+    public FrozenSet<string> AllowedOrigins { get; } = allowedOrigins;
+
     public bool IsMcpServer => Route.Kind == RouteKind.McpServer;
 
     public long MaxRequestBytes => Route.McpServer?.MaxRequestBytes ?? McpServerConfig.DefaultMaxRequestBytes;
+
+    private volatile Authorization.RequestUrls? _lastUrls;
+
+    /// <summary>
+    /// Cache of <see cref="Authorization.McpResources.UrlsFor"/> for the last scheme and host this route was reached
+    /// by. A reload builds new routes, so it never outlives the configuration it was built from.
+    /// </summary>
+    public Authorization.RequestUrls? LastUrls
+    {
+        get => _lastUrls;
+        set => _lastUrls = value;
+    }
 }

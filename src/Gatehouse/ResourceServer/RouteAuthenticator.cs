@@ -42,8 +42,9 @@ internal sealed partial class RouteAuthenticator(
             return;
         }
 
+        var urls = McpResources.UrlsFor(context.Request, config, route);
         var user = route.IsMcpServer
-            ? await AuthenticateBearerAsync(context, route, config)
+            ? await AuthenticateBearerAsync(context, route, config, urls)
             : await AuthenticateSessionAsync(context, route);
         if (user is null)
         {
@@ -51,13 +52,11 @@ internal sealed partial class RouteAuthenticator(
         }
 
         context.Features.Set(user);
-        var host = context.Request.Host.Host;
-        var resource = McpResources.ResourceUrl(context.Request, config, route.Route);
-        headers[config.JwtAssertionHeader] = assertions.GetAssertion(user, issuer: host, audience: host, routeAudience: resource);
+        headers[config.JwtAssertionHeader] = assertions.GetAssertion(user, issuer: urls.HostName, audience: urls.HostName, routeAudience: urls.ResourceUrl);
         await next(context);
     }
 
-    private async ValueTask<GatewayUser?> AuthenticateBearerAsync(HttpContext context, CompiledRoute route, GatewayConfig config)
+    private async ValueTask<GatewayUser?> AuthenticateBearerAsync(HttpContext context, CompiledRoute route, GatewayConfig config, RequestUrls urls)
     {
         var request = context.Request;
         var authorization = request.Headers.Authorization.ToString();
@@ -68,10 +67,7 @@ internal sealed partial class RouteAuthenticator(
             return null;
         }
 
-        var token = authorization[7..].Trim();
-        var (user, rejection) = ServiceAccountStore.LooksLikeToken(token)
-            ? await serviceAccounts.ValidateAsync(token, route.Route.Id)
-            : await tokens.ValidateAsync(token, McpResources.Issuer(request, config, route.Route), McpResources.ResourceUrl(request, config, route.Route));
+        var (user, rejection) = await ValidateBearerAsync(authorization, route.Route.Id, urls);
         if (user is null)
         {
             LogTokenRefused(logger, route.Route.Id, rejection!.Description);
@@ -82,6 +78,19 @@ internal sealed partial class RouteAuthenticator(
         // The client's token is for Gatehouse alone (MCP authorization, "Access Token Privilege Restriction").
         request.Headers.Remove(HeaderNames.Authorization);
         return user;
+    }
+
+    /// <summary>
+    /// The token after <c>Bearer </c>, read as a span of the header value: Kestrel keeps one string per header value
+    /// across a connection's requests, and an access token is close to a kilobyte, so it is not copied per request.
+    /// Both validators complete synchronously for a token they have seen.
+    /// </summary>
+    private ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateBearerAsync(string authorization, string routeId, RequestUrls urls)
+    {
+        var token = authorization.AsSpan(7).Trim();
+        return ServiceAccountStore.LooksLikeToken(token)
+            ? serviceAccounts.ValidateAsync(token, routeId)
+            : tokens.ValidateAsync(token, urls.Issuer, urls.ResourceUrl);
     }
 
     private async ValueTask<GatewayUser?> AuthenticateSessionAsync(HttpContext context, CompiledRoute route)

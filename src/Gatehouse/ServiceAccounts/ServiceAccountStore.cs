@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.ResourceServer;
@@ -10,9 +11,10 @@ namespace Gatehouse.ServiceAccounts;
 
 /// <summary>
 /// Service accounts: bearer tokens for agents and CI that act as a user on MCP server routes, without a browser.
-/// A token is <c>gatehouse_sa_{id}_{secret}</c>; the database keeps the SHA-256 of the secret. Checking a token costs
-/// a hash and a memory lookup: accounts are cached, and revocation reaches every replica through the revocation
-/// list within seconds.
+/// A token is <c>gatehouse_sa_{id}_{secret}</c>; the database keeps the SHA-256 of the secret. A token is checked
+/// against the database's hash when first seen (accounts are cached by id); after that, for a few minutes, a
+/// request costs one lookup of the token in memory, like a cached access token, plus the checks that can change
+/// (revocation, which reaches every replica through the revocation list within seconds, expiry and route).
 /// </summary>
 internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCache cache, RevocationList revocations, TimeProvider time)
 {
@@ -24,7 +26,18 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
     private static readonly TimeSpan s_missCacheFor = TimeSpan.FromSeconds(5);
     private static readonly object s_missing = new();
 
-    public static bool LooksLikeToken(string token) => token.StartsWith(TokenPrefix, StringComparison.Ordinal);
+    /// <summary>More distinct live tokens than this and the token cache starts again: memory stays bounded.</summary>
+    private const int MaxCachedTokens = 10_000;
+
+    /// <summary>
+    /// Tokens whose secret matched, with their account and the user they act as, looked up as a span of the
+    /// Authorization header (no copy of the token, no SHA-256 per request). Only tokens with a valid secret get in, so
+    /// guessing cannot fill it.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, KnownToken>.AlternateLookup<ReadOnlySpan<char>> _known =
+        new ConcurrentDictionary<string, KnownToken>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public static bool LooksLikeToken(ReadOnlySpan<char> token) => token.StartsWith(TokenPrefix, StringComparison.Ordinal);
 
     /// <summary>Creates an account; the token is returned once and never stored.</summary>
     public async Task<(ServiceAccount Account, string Token)> CreateAsync(
@@ -93,8 +106,17 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
         : account.ExpiresAt <= now ? ServiceAccountStatus.Expired
         : ServiceAccountStatus.Active;
 
-    /// <summary>The account behind <paramref name="token"/> when it is valid for the route, else the reason it is not.</summary>
-    public async ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateAsync(string token, string routeId)
+    /// <summary>
+    /// The account behind <paramref name="token"/> when it is valid for the route, else the reason it is not.
+    /// Completes synchronously, without allocating, for a token seen in the last few minutes.
+    /// </summary>
+    public ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateAsync(ReadOnlySpan<char> token, string routeId) =>
+        _known.TryGetValue(token, out var known) && known.RecheckAt > time.GetUtcNow()
+            ? ValueTask.FromResult(Check(known, routeId))
+            : ValidateNewAsync(token.ToString(), routeId);
+
+    /// <summary>A token not seen recently: its secret against the account's hash, then the per-request checks.</summary>
+    private async ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateNewAsync(string token, string routeId)
     {
         // gatehouse_sa_{16 hex}_{43 base64url}
         var rest = token.AsSpan(TokenPrefix.Length);
@@ -109,10 +131,26 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
         var account = await FindAsync(id);
         if (account is null || !FixedTimeEquals(account.SecretHash, presentedHash))
         {
+            _known.TryRemove(token, out _, out _);
             return (null, new TokenRejection("The service-account token is not valid."));
         }
 
-        if (account.RevokedAt is not null || revocations.IsServiceAccountRevoked(id))
+        var known = new KnownToken(account, UserOf(account), time.GetUtcNow() + s_cacheFor);
+        var cache = _known.Dictionary;
+        if (cache.Count >= MaxCachedTokens)
+        {
+            cache.Clear();
+        }
+
+        cache[token] = known;
+        return Check(known, routeId);
+    }
+
+    /// <summary>What can change while a token is cached: revocation, expiry; and the route, which differs per request.</summary>
+    private (GatewayUser? User, TokenRejection? Rejection) Check(KnownToken known, string routeId)
+    {
+        var account = known.Account;
+        if (account.RevokedAt is not null || revocations.IsServiceAccountRevoked(account.Id))
         {
             return (null, new TokenRejection("The service-account token has been revoked."));
         }
@@ -127,18 +165,20 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
             return (null, new TokenRejection("The service-account token is not valid for this MCP server."));
         }
 
-        return (new GatewayUser
-        {
-            Kind = CredentialKind.ServiceAccount,
-            Subject = account.Email,
-            Email = account.Email,
-            Name = account.Description ?? account.Email,
-            Groups = account.Groups,
-            ClientId = "service-account:" + account.Id,
-            CredentialId = "sa:" + account.Id,
-            ExpiresAt = account.ExpiresAt,
-        }, null);
+        return (known.User, null);
     }
+
+    private static GatewayUser UserOf(ServiceAccount account) => new()
+    {
+        Kind = CredentialKind.ServiceAccount,
+        Subject = account.Email,
+        Email = account.Email,
+        Name = account.Description ?? account.Email,
+        Groups = account.Groups,
+        ClientId = "service-account:" + account.Id,
+        CredentialId = "sa:" + account.Id,
+        ExpiresAt = account.ExpiresAt,
+    };
 
     private async ValueTask<ServiceAccount?> FindAsync(string id)
     {
@@ -169,6 +209,9 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>A token whose secret matched, until <see cref="RecheckAt"/>, when its account is read again.</summary>
+    private sealed record KnownToken(ServiceAccount Account, GatewayUser User, DateTimeOffset RecheckAt);
 }
 
 internal enum ServiceAccountStatus

@@ -151,6 +151,33 @@ public sealed class AuthorizationFlowTests
     }
 
     [Fact]
+    public async Task AccessToken_SameRouteByAnotherHostHeader_RefusedThenAcceptedAgainByItsOwn()
+    {
+        // The route (from: http://127.0.0.1, any port) keeps the issuer and resource URL of the Host it was last reached
+        // by: each request must still be checked against the URLs of its own Host.
+        await using var host = await AuthorizationServerHost.StartAsync();
+        using var flow = host.NewFlow();
+        var tokens = await flow.GetTokensAsync(AuthorizationServerHost.PublicClient, AuthorizationServerHost.PublicRedirect, host.SalesResource, "alice@example.com", AuthorizationServerHost.Password);
+
+        using var first = await host.PostInitializeAsync("/sales", tokens.AccessToken);
+        using var byOtherHost = new HttpRequestMessage(HttpMethod.Post, "/sales")
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"ping"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        byOtherHost.Headers.Host = "127.0.0.1:1";
+        byOtherHost.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        byOtherHost.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+        using var refused = await host.Gateway.Client.SendAsync(byOtherHost, TestContext.Current.CancellationToken);
+        using var again = await host.PostInitializeAsync("/sales", tokens.AccessToken);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("issued by another authorization server", refused.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Contains("resource_metadata=\"http://127.0.0.1:1/.well-known/oauth-protected-resource/sales\"", refused.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
     public async Task Refresh_Rotates_AndReplayOfTheUsedTokenRevokesTheWholeFamily()
     {
         await using var host = await AuthorizationServerHost.StartAsync();

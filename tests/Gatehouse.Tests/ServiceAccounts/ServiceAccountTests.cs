@@ -171,6 +171,25 @@ public abstract class ServiceAccountTests
     }
 
     [Fact]
+    public async Task Token_AcceptedThenPastItsExpiry_Refused()
+    {
+        await using var setup = await StartAsync();
+        var gateway = setup.Gateway;
+        var token = await InProcessCli.CreateTokenAsync(gateway.ConfigPath, "--user", "ci@example.com", "--expires", "5s");
+        var expires = Assert.Single(await ListAsync(gateway)).GetProperty("expires").GetDateTimeOffset();
+        using (var accepted = await PostInitializeAsync(gateway, "/a", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        }
+
+        // The gateway now knows the token (it is not hashed again per request): expiry is still checked every time.
+        await WaitUntilPastAsync(expires);
+        using var response = await PostInitializeAsync(gateway, "/a", token);
+
+        await AssertRefusedAsync(response, "has expired");
+    }
+
+    [Fact]
     public async Task Revoke_TokenThatWorked_RefusedWithinBoundedWait()
     {
         await using var setup = await StartAsync();
