@@ -63,4 +63,36 @@ internal static class Duration
         value = TimeSpan.FromMilliseconds(total);
         return true;
     }
+
+    /// <summary>The shortest Go-style text for a duration: <c>1m</c>, <c>1h30m</c>, <c>250ms</c>.</summary>
+    public static string Format(TimeSpan value)
+    {
+        if (value == TimeSpan.Zero)
+        {
+            return "0s";
+        }
+
+        var builder = new System.Text.StringBuilder();
+        if (value.TotalHours >= 1)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"{(long)value.TotalHours}h");
+        }
+
+        if (value.Minutes > 0)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"{value.Minutes}m");
+        }
+
+        if (value.Seconds > 0)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"{value.Seconds}s");
+        }
+
+        if (value.Milliseconds > 0)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"{value.Milliseconds}ms");
+        }
+
+        return builder.ToString();
+    }
 }

@@ -154,6 +154,9 @@ internal sealed record GatewayRoute
     public IReadOnlyList<string> RemoveRequestHeaders { get; init; } = [];
     public bool PreserveHostHeader { get; init; }
     public bool TlsSkipVerify { get; init; }
+
+    /// <summary><c>rate_limit</c>: requests per interval for the route, per user and per client; null means none.</summary>
+    public RouteRateLimits? RateLimits { get; init; }
     public string? TlsCustomCaFile { get; init; }
 
     /// <summary>The origin browsers send for pages served from this route: scheme://host[:port].</summary>

@@ -26,7 +26,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
     [
         "from", "prefix", "path", "prefix_rewrite", "to", "name", "description", "logo_url", "mcp",
         "allow_public_unauthenticated_access", "policy", "timeout", "idle_timeout", "set_request_headers",
-        "remove_request_headers", "preserve_host_header", "tls_skip_verify", "tls_custom_ca_file",
+        "remove_request_headers", "preserve_host_header", "tls_skip_verify", "tls_custom_ca_file", "rate_limit",
     ];
 
     private static readonly string[] s_mcpServerKeys = ["max_request_bytes", "path", "upstream_oauth2", "authorization_server_url"];
@@ -469,6 +469,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             PreserveHostHeader = OptionalBool(keys, "preserve_host_header", at + ".preserve_host_header") ?? false,
             TlsSkipVerify = tlsSkipVerify,
             TlsCustomCaFile = caFile,
+            RateLimits = keys.TryGetValue("rate_limit", out var rateNode) ? ReadRateLimits(rateNode, at + ".rate_limit", isPublic) : null,
         };
     }
 

@@ -27,6 +27,12 @@ internal static class JsonRpcErrors
     /// <summary>The gateway cannot check credentials right now (storage unreachable): HTTP 503, retry.</summary>
     public const int CredentialCheckUnavailable = -32053;
 
+    /// <summary>A policy refused the call; the message names no rule, <c>data.request_id</c> finds it in the audit log.</summary>
+    public const int Forbidden = -32054;
+
+    /// <summary>Over a <c>rate_limit</c>: HTTP 429 with Retry-After.</summary>
+    public const int RateLimited = -32056;
+
     public static async Task WriteAsync(HttpContext context, int httpStatus, int code, string message)
     {
         var response = context.Response;

@@ -10,6 +10,7 @@ internal static class ProxyExtensions
     public static IServiceCollection AddGatehouseProxy(this IServiceCollection services)
     {
         services.AddSingleton<GatewayState>();
+        services.AddSingleton<RateLimitRegistry>();
         services.AddReverseProxy()
             .LoadFromMemory([], [])
             .AddTransforms(context =>
@@ -69,6 +70,7 @@ internal static class ProxyExtensions
             proxy.UseMiddleware<ForwarderErrorResponder>();
             proxy.UseMiddleware<McpRequestGuard>();
             proxy.UseMiddleware<ResourceServer.RouteAuthenticator>();
+            proxy.UseMiddleware<RateLimitEnforcer>();
             proxy.UseMiddleware<McpBodyReader>();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
