@@ -50,6 +50,9 @@ internal sealed class McpBody
     public required IReadOnlyList<McpMessage> Messages { get; init; }
 }
 
+/// <summary>What <c>McpBodyReader</c> made of a POST body: the messages, or why it is refused (one of the two).</summary>
+internal sealed record McpInspection(McpBody? Body, McpRefusal? Refusal);
+
 /// <summary>Why a body was refused before any policy looked at it: the HTTP status and the JSON-RPC error.</summary>
 internal sealed record McpRefusal(int HttpStatus, int Code, string Message, string? RawId = null);
 

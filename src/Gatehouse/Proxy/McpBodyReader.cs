@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Gatehouse.Mcp;
+using Microsoft.Net.Http.Headers;
 
 namespace Gatehouse.Proxy;
 
@@ -25,6 +27,16 @@ internal sealed partial class McpBodyReader(RequestDelegate next, ILogger<McpBod
             return;
         }
 
+        if (!IsJson(request.ContentType))
+        {
+            // MCP Streamable HTTP: a POST carries JSON-RPC as application/json. Anything else is refused rather than
+            // passed on unread, so no content type can carry a call past the policy (REFERENCE.md §1).
+            context.Features.Set(new McpInspection(null, new McpRefusal(StatusCodes.Status415UnsupportedMediaType, JsonRpcErrors.InvalidRequest,
+                "An MCP POST must be Content-Type: application/json.")));
+            await next(context);
+            return;
+        }
+
         var limit = route.MaxRequestBytes;
         if (request.ContentLength > limit)
         {
@@ -41,7 +53,15 @@ internal sealed partial class McpBodyReader(RequestDelegate next, ILogger<McpBod
 
         try
         {
-            context.Features.Set(McpRequestFeature.Parse(buffer.AsSpan(0, length)));
+            var (body, refusal) = McpBodyInspector.Inspect(buffer.AsMemory(0, length));
+            refusal ??= CheckMessageHeaders(request, body!);
+            context.Features.Set(new McpInspection(body, refusal));
+            context.Features.Set(new McpRequestFeature
+            {
+                RawId = refusal?.RawId ?? (body is { IsBatch: false } ? body.Messages[0].RawId : null),
+                Method = body is { IsBatch: false } ? body.Messages[0].Method : null,
+                BodyLength = length,
+            });
             request.Body = new MemoryStream(buffer, 0, length, writable: false);
             request.ContentLength = length;
             await next(context);
@@ -50,6 +70,48 @@ internal sealed partial class McpBodyReader(RequestDelegate next, ILogger<McpBod
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed) &&
+        parsed.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// MCP 2026-07-28 (Streamable HTTP, "Request Headers"): <c>Mcp-Method</c> and <c>Mcp-Name</c> repeat the body's
+    /// method and target so intermediaries can route without reading it; a mismatch would let a router and this
+    /// gateway see different calls, so it is refused (an intermediary "MUST return 4xx"). Clients of that version must
+    /// send <c>Mcp-Method</c>; earlier clients may, and are held to it when they do.
+    /// </summary>
+    private static McpRefusal? CheckMessageHeaders(HttpRequest request, McpBody body)
+    {
+        var method = request.Headers["Mcp-Method"];
+        var name = request.Headers["Mcp-Name"];
+        var version = request.Headers["MCP-Protocol-Version"].ToString();
+        var modern = string.CompareOrdinal(version, "2026-07-28") >= 0;
+        if (method.Count == 0 && name.Count == 0 && !modern)
+        {
+            return null;
+        }
+
+        if (body.IsBatch)
+        {
+            return modern ? new McpRefusal(StatusCodes.Status400BadRequest, JsonRpcErrors.InvalidRequest, "MCP 2026-07-28 has no batches: send one message per POST.") : null;
+        }
+
+        var message = body.Messages[0];
+        if (message.Kind != McpMessageKind.Response && (method.Count != 1 || method[0] != message.Method))
+        {
+            return new McpRefusal(StatusCodes.Status400BadRequest, JsonRpcErrors.InvalidRequest,
+                method.Count == 0 ? "The Mcp-Method header is missing (MCP 2026-07-28)." : "The Mcp-Method header does not match the method in the body.", message.RawId);
+        }
+
+        if (message.Target is { } target && (modern || name.Count > 0) && (name.Count != 1 || name[0] != target))
+        {
+            return new McpRefusal(StatusCodes.Status400BadRequest, JsonRpcErrors.InvalidRequest,
+                name.Count == 0 ? "The Mcp-Name header is missing (MCP 2026-07-28)." : "The Mcp-Name header does not match the tool, prompt or resource in the body.", message.RawId);
+        }
+
+        return null;
     }
 
     /// <summary>Reads the whole body into a pooled array, or returns null as soon as it exceeds the limit.</summary>
