@@ -113,6 +113,7 @@ internal sealed partial class RouteAuthenticator(
             SessionId = session.SessionId,
             CredentialId = "session:" + session.SessionId,
             ExpiresAt = session.ExpiresAt,
+            Claims = GatewayUser.IdentityClaims(session.Subject, session.Email, session.Name, session.Groups),
         };
     }
 

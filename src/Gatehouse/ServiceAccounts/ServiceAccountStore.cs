@@ -137,6 +137,7 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
             ClientId = "service-account:" + account.Id,
             CredentialId = "sa:" + account.Id,
             ExpiresAt = account.ExpiresAt,
+            Claims = GatewayUser.IdentityClaims(account.Email, account.Email, account.Description ?? account.Email, account.Groups),
         }, null);
     }
 
