@@ -960,7 +960,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
     private static ConfigError Error(string key, YamlNode node, string message) =>
         new(key, (int)node.Start.Line, (int)node.Start.Column, message);
 
-    private static string? Suggest(string key, string[] allowed)
+    internal static string? Suggest(string key, string[] allowed)
     {
         string? best = null;
         var bestDistance = int.MaxValue;
