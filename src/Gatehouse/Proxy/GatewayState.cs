@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Gatehouse.Configuration;
+using Gatehouse.Policy;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gatehouse.Proxy;
@@ -57,13 +58,24 @@ internal sealed class GatewaySnapshot
 
         var routes = config.Routes.ToFrozenDictionary(
             r => r.Id,
-            r => new CompiledRoute(r, sharedOrigins.Append(r.Origin).ToFrozenSet(StringComparer.OrdinalIgnoreCase)),
+            r => new CompiledRoute(
+                r,
+                sharedOrigins.Append(r.Origin).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+                // A public route admits everyone, so the top-level policy does not apply to it either.
+                RoutePolicy.Create(r.AllowPublicUnauthenticatedAccess ? null : config.Policy, r.Policy)),
             StringComparer.Ordinal);
         return new GatewaySnapshot(config, routes);
     }
 }
 
-internal sealed record CompiledRoute(GatewayRoute Route, FrozenSet<string> AllowedOrigins)
+/// <param name="Route">The route as configured.</param>
+/// <param name="AllowedOrigins">Origins that may send requests to it from a browser.</param>
+/// <param name="Policy">
+/// Who may use the route: the top-level and the route's policy, compiled together. This record only carries it; it
+/// is enforced per request and per JSON-RPC message by the proxy's policy middleware, which decides with the MCP
+/// message it has parsed.
+/// </param>
+internal sealed record CompiledRoute(GatewayRoute Route, FrozenSet<string> AllowedOrigins, RoutePolicy Policy)
 {
     public bool IsMcpServer => Route.Kind == RouteKind.McpServer;
 
