@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Net;
 using System.Text;
+using Gatehouse.Policy;
 
 namespace Gatehouse.Configuration;
 
@@ -15,8 +16,11 @@ internal sealed record GatewayConfig
     public IReadOnlyList<string> CorsAllowedOrigins { get; init; } = [];
     public IReadOnlyList<GatewayRoute> Routes { get; init; } = [];
 
-    /// <summary>The raw top-level policy node; compiled by the policy feature.</summary>
-    public object? Policy { get; init; }
+    /// <summary>
+    /// The top-level <c>policy</c>: rules for every protected route, combined with each route's own
+    /// (<see cref="Gatehouse.Policy.RoutePolicy"/>). Null when there is none.
+    /// </summary>
+    public CompiledPolicy? Policy { get; init; }
 
     /// <summary>Absolute directory for the SQLite database and other local state (<c>data_dir</c>).</summary>
     public string DataDirectory { get; init; } = DefaultDataDirectory(Environment.GetEnvironmentVariable);
@@ -143,7 +147,9 @@ internal sealed record GatewayRoute
     public RouteKind Kind { get; init; }
     public McpServerConfig? McpServer { get; init; }
     public bool AllowPublicUnauthenticatedAccess { get; init; }
-    public object? Policy { get; init; }
+
+    /// <summary>The route's own <c>policy</c>, compiled; never set on a public route.</summary>
+    public CompiledPolicy? Policy { get; init; }
 
     /// <summary>Total time allowed for a request; null means none.</summary>
     public TimeSpan? Timeout { get; init; }

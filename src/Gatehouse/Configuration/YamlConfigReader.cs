@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using Gatehouse.Policy;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -116,11 +117,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             _errors.Add(Error("metrics_address", metricsNode!, $"port {metrics.Port} is already used by address; pick another port"));
         }
 
-        if (keys.TryGetValue("policy", out var topPolicy))
-        {
-            // Fail closed: a policy that is accepted but not enforced would look like protection and be none.
-            _errors.Add(Error("policy", topPolicy, "policies are not enforced by this version of Gatehouse; remove `policy` rather than rely on it"));
-        }
+        var policy = keys.TryGetValue("policy", out var policyNode) ? CompilePolicy(policyNode, "policy") : null;
 
         if (certificateFile is not null && certificateKeyFile is not null)
         {
@@ -173,7 +170,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             MetricsAddress = metrics,
             CorsAllowedOrigins = corsOrigins,
             Routes = routes,
-            Policy = keys.GetValueOrDefault("policy"),
+            Policy = policy,
             DataDirectory = dataDirectory,
             Storage = storage,
             DataProtection = dataProtection,
@@ -390,17 +387,17 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         var (kind, mcpServer) = keys.TryGetValue("mcp", out var mcpNode) ? ReadMcp(mcpNode, at + ".mcp") : (RouteKind.Http, null);
 
         var isPublic = OptionalBool(keys, "allow_public_unauthenticated_access", at + ".allow_public_unauthenticated_access") ?? false;
-        var policy = keys.GetValueOrDefault("policy");
-        if (isPublic && policy is not null)
+        CompiledPolicy? policy = null;
+        if (keys.TryGetValue("policy", out var policyNode))
         {
-            _errors.Add(Error(at + ".policy", policy, "a route with allow_public_unauthenticated_access: true admits everyone, so a policy would never apply; remove one of the two"));
-        }
-
-        if (!isPublic && policy is not null)
-        {
-            // Fail closed: a policy that is accepted but not enforced would look like protection and be none.
-            _errors.Add(Error(at + ".policy", policy,
-                "policies are not enforced by this version of Gatehouse; remove `policy` (the route still requires a signed-in user or a valid token)"));
+            if (isPublic)
+            {
+                _errors.Add(Error(at + ".policy", policyNode, "a route with allow_public_unauthenticated_access: true admits everyone, so a policy would never apply; remove one of the two"));
+            }
+            else
+            {
+                policy = CompilePolicy(policyNode, at + ".policy");
+            }
         }
 
         var timeout = OptionalDuration(keys, "timeout", at + ".timeout");
@@ -472,6 +469,9 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             RateLimits = keys.TryGetValue("rate_limit", out var rateNode) ? ReadRateLimits(rateNode, at + ".rate_limit", isPublic) : null,
         };
     }
+
+    /// <summary>Pomerium Policy Language, compiled now so that a bad rule fails the load rather than a request.</summary>
+    private CompiledPolicy? CompilePolicy(YamlNode node, string at) => new PolicyCompiler(_errors, Substitute).Compile(node, at);
 
     private (RouteKind, McpServerConfig?) ReadMcp(YamlNode node, string at)
     {
@@ -961,7 +961,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
     private static ConfigError Error(string key, YamlNode node, string message) =>
         new(key, (int)node.Start.Line, (int)node.Start.Column, message);
 
-    private static string? Suggest(string key, string[] allowed)
+    internal static string? Suggest(string key, string[] allowed)
     {
         string? best = null;
         var bestDistance = int.MaxValue;

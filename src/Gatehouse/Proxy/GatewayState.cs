@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Gatehouse.Configuration;
+using Gatehouse.Policy;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gatehouse.Proxy;
@@ -57,7 +58,11 @@ internal sealed class GatewaySnapshot
 
         var routes = config.Routes.ToFrozenDictionary(
             r => r.Id,
-            r => new CompiledRoute(r, sharedOrigins.Append(r.Origin).ToFrozenSet(StringComparer.OrdinalIgnoreCase)),
+            r => new CompiledRoute(
+                r,
+                sharedOrigins.Append(r.Origin).ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+                // A public route admits everyone, so the top-level policy does not apply to it either.
+                RoutePolicy.Create(r.AllowPublicUnauthenticatedAccess ? null : config.Policy, r.Policy)),
             StringComparer.Ordinal);
         return new GatewaySnapshot(config, routes);
     }
@@ -67,11 +72,19 @@ internal sealed class GatewaySnapshot
 /// A route of one configuration snapshot with what the request path needs precomputed. A class rather than a record:
 /// it carries a cache (<see cref="LastUrls"/>), and instances are never compared.
 /// </summary>
-internal sealed class CompiledRoute(GatewayRoute route, FrozenSet<string> allowedOrigins)
+/// <param name="route">The route as configured.</param>
+/// <param name="allowedOrigins">Origins that may send requests to it from a browser.</param>
+/// <param name="policy">
+/// Who may use the route: the top-level and the route's policy, compiled together, enforced per request and per
+/// JSON-RPC message by <see cref="McpPolicyEnforcer"/>.
+/// </param>
+internal sealed class CompiledRoute(GatewayRoute route, FrozenSet<string> allowedOrigins, RoutePolicy policy)
 {
     public GatewayRoute Route { get; } = route;
 
     public FrozenSet<string> AllowedOrigins { get; } = allowedOrigins;
+
+    public RoutePolicy Policy { get; } = policy;
 
     public bool IsMcpServer => Route.Kind == RouteKind.McpServer;
 

@@ -179,6 +179,7 @@ internal sealed class AccessTokenValidator
                 ClientId = Claim(GatehouseClaims.ClientId),
                 CredentialId = tokenId ?? jwt.EncodedSignature,
                 ExpiresAt = expires,
+                Claims = GatewayUser.ClaimsFrom(identity.Claims),
             };
             return new ValidatedToken(user, jwt.Issuer, audiences, expires, tokenId, Claim(GatehouseClaims.AuthorizationId));
         }

@@ -1,3 +1,6 @@
+using System.Collections.Frozen;
+using System.Security.Claims;
+
 namespace Gatehouse.ResourceServer;
 
 /// <summary>How a request proved who it is.</summary>
@@ -43,4 +46,38 @@ internal sealed record GatewayUser
 
     /// <summary>When the credential stops being valid; assertions never outlive it.</summary>
     public required DateTimeOffset ExpiresAt { get; init; }
+
+    /// <summary>
+    /// The credential's claims by name, each with every value it has (a JWT array is one claim with several values),
+    /// for policies' <c>claim/&lt;name&gt;</c>: every claim of an access token; <c>sub</c>, <c>email</c>, <c>name</c> and
+    /// <c>groups</c> for sessions and service accounts.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Claims { get; init; } = FrozenDictionary<string, IReadOnlyList<string>>.Empty;
+
+    /// <summary>Groups claims by type, keeping every value in order. Built once per token, never per request.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> ClaimsFrom(IEnumerable<Claim> claims)
+    {
+        var lists = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var claim in claims)
+        {
+            if (!lists.TryGetValue(claim.Type, out var values))
+            {
+                lists[claim.Type] = values = [];
+            }
+
+            values.Add(claim.Value);
+        }
+
+        return lists.ToFrozenDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.ToArray(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The claims a session or a service account has: <c>sub</c>, <c>email</c>, <c>name</c> and <c>groups</c>.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> IdentityClaims(string subject, string email, string name, IReadOnlyList<string> groups) =>
+        new Dictionary<string, IReadOnlyList<string>>(4, StringComparer.Ordinal)
+        {
+            ["sub"] = [subject],
+            ["email"] = [email],
+            ["name"] = [name],
+            ["groups"] = groups,
+        };
 }

@@ -122,6 +122,7 @@ internal sealed partial class RouteAuthenticator(
             SessionId = session.SessionId,
             CredentialId = "session:" + session.SessionId,
             ExpiresAt = session.ExpiresAt,
+            Claims = GatewayUser.IdentityClaims(session.Subject, session.Email, session.Name, session.Groups),
         };
     }
 

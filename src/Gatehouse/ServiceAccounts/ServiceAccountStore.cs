@@ -176,6 +176,7 @@ internal sealed class ServiceAccountStore(IServiceScopeFactory scopes, IMemoryCa
         Name = account.Description ?? account.Email,
         Groups = account.Groups,
         ClientId = "service-account:" + account.Id,
+        Claims = GatewayUser.IdentityClaims(account.Email, account.Email, account.Description ?? account.Email, account.Groups),
         CredentialId = "sa:" + account.Id,
         ExpiresAt = account.ExpiresAt,
     };

@@ -143,15 +143,6 @@ public sealed class AuthorizationServerConfigTests
     }
 
     [Fact]
-    public void Read_PolicyOnProtectedRoute_StillRefusedUntilPoliciesAreEnforced()
-    {
-        var error = FailsOnce("", McpRoute + "\n    policy: {allow: {and: [{email: {is: alice@example.com}}]}}");
-
-        Assert.Equal("routes[0].policy", error.Key);
-        Assert.Contains("not enforced by this version", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void Read_SigningKeyFile_P256KeysAcceptedOtherKeysRefused()
     {
         var directory = Directory.CreateTempSubdirectory("gatehouse-keys-").FullName;

@@ -99,12 +99,42 @@ public sealed class YamlConfigReaderTests
     }
 
     [Fact]
-    public void Read_TopLevelPolicy_RefusedUntilEnforced()
+    public void Load_FileWithTopLevelAndRoutePolicies_CompilesBoth()
     {
-        var error = Assert.Single(Fails("policy:\n  allow:\n    or:\n      - domain: {is: example.com}\n" + ValidRoute).Errors);
+        var directory = Directory.CreateTempSubdirectory("gatehouse-policy-").FullName;
+        var path = Path.Combine(directory, "gatehouse.yaml");
+        File.WriteAllText(path, """
+            policy:
+              - allow:
+                  or:
+                    - domain: {is: example.com}
+              - deny:
+                  and:
+                    - mcp_tool: {starts_with: admin_}
+            routes:
+              - from: https://mcp.example.com
+                prefix: /sales
+                to: http://127.0.0.1:5081
+                mcp:
+                  server: {}
+                policy:
+                  allow:
+                    and:
+                      - groups: {has: sales}
+              - from: https://mcp.example.com
+                prefix: /public
+                to: http://127.0.0.1:5082
+                allow_public_unauthenticated_access: true
+            """);
 
-        Assert.Equal("policy", error.Key);
-        Assert.Contains("not enforced", error.Message, StringComparison.Ordinal);
+        var config = YamlConfigReader.Load(path);
+        Directory.Delete(directory, recursive: true);
+        var snapshot = Gatehouse.Proxy.GatewaySnapshot.Create(config);
+
+        Assert.Equal(["policy[0].allow", "policy[1].deny"], config.Policy!.Rules.Select(r => r.Source));
+        Assert.Equal("routes[0].policy.allow", Assert.Single(config.Routes[0].Policy!.Rules).Source);
+        Assert.False(snapshot.Routes["route-0"].Policy.IsUnrestricted);
+        Assert.True(snapshot.Routes["route-1"].Policy.IsUnrestricted); // a public route admits everyone: no policy applies
     }
 
     [Fact]
