@@ -9,6 +9,7 @@ var root = new RootCommand("Gatehouse: an identity-aware gateway for Model Conte
     DemoCommand.Create(),
     UsersCommand.Create(),
     ServiceAccountCommand.Create(),
+    AuditCommand.Create(),
 };
 
 var parse = root.Parse(args);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Data.Common;
+using Gatehouse.Audit;
 using Gatehouse.Configuration;
 using Gatehouse.Revocation;
 using Gatehouse.ServiceAccounts;
@@ -30,6 +31,8 @@ internal sealed class CommandStorage : IAsyncDisposable
     public ServiceAccountStore ServiceAccounts => _services.GetRequiredService<ServiceAccountStore>();
 
     public TimeProvider Time => _services.GetRequiredService<TimeProvider>();
+
+    public AuditLogReader Audit => _services.GetRequiredService<AuditLogReader>();
 
     /// <summary>
     /// The action of a command that works on the storage of its <c>--config</c>: loads the configuration (its errors
@@ -103,6 +106,7 @@ internal sealed class CommandStorage : IAsyncDisposable
         services.AddMemoryCache();
         services.AddSingleton<RevocationList>();
         services.AddSingleton<ServiceAccountStore>();
+        services.AddSingleton<AuditLogReader>();
 
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
         try

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gatehouse.Configuration;
@@ -220,7 +219,7 @@ internal static class ServiceAccountCommand
 
     private static string Hours(TimeSpan span) => span.TotalHours.ToString(CultureInfo.InvariantCulture) + "h";
 
-    private static string Timestamp(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    private static string Timestamp(DateTimeOffset instant) => TextTable.Timestamp(instant);
 
     private static string GroupsText(ServiceAccount account) => account.Groups.Count == 0 ? "none" : string.Join(",", account.Groups);
 
@@ -233,33 +232,15 @@ internal static class ServiceAccountCommand
 
     private const string AllRoutesText = "all MCP routes";
 
-    /// <summary>A table with a header row; columns as wide as their widest cell, the last one unpadded.</summary>
-    private static string Table(List<ServiceAccountListing> listings)
-    {
-        if (listings.Count == 0)
-        {
-            return "No service accounts.";
-        }
-
-        string[][] rows =
-        [
+    private static string Table(List<ServiceAccountListing> listings) => listings.Count == 0
+        ? "No service accounts."
+        : TextTable.Render(
             ["ID", "USER", "GROUPS", "ROUTES", "CREATED", "EXPIRES", "STATUS", "DESCRIPTION"],
-            .. listings.Select(l => new[]
+            listings.Select(l => new[]
             {
                 l.Id, l.User, l.Groups.Count == 0 ? "-" : string.Join(",", l.Groups), l.AllMcpRoutes ? AllRoutesText : string.Join(",", l.Routes),
                 Timestamp(l.Created), Timestamp(l.Expires), l.Status, l.Description ?? "",
-            }),
-        ];
-        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-        var table = new StringBuilder();
-        foreach (var row in rows)
-        {
-            var line = string.Concat(row[..^1].Select((cell, c) => cell.PadRight(widths[c] + 2))) + row[^1];
-            table.AppendLine(line.TrimEnd());
-        }
-
-        return table.ToString().TrimEnd();
-    }
+            }));
 }
 
 /// <summary>One account as <c>list --json</c> prints it: everything but the secret's hash.</summary>

@@ -48,6 +48,9 @@ internal sealed record GatewayConfig
     /// </summary>
     public string JwtAssertionHeader { get; init; } = DefaultJwtAssertionHeader;
 
+    /// <summary>The audit log (<c>audit:</c>): on by default.</summary>
+    public AuditConfig Audit { get; init; } = AuditConfig.Default;
+
     public const string DefaultJwtAssertionHeader = "X-Gatehouse-Jwt-Assertion";
     public const string PomeriumJwtAssertionHeader = "X-Pomerium-Jwt-Assertion";
 

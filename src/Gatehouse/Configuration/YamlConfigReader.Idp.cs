@@ -183,16 +183,9 @@ internal sealed partial class YamlConfigReader
         }
 
         var keys = CheckKeys(map, "idp.lockout.", s_lockoutKeys);
-        if (keys.TryGetValue("max_failed_attempts", out var maxNode) && Scalar(maxNode, "idp.lockout.max_failed_attempts", "a number") is { } text)
+        if (OptionalWholeNumber(keys, "max_failed_attempts", "idp.lockout.max_failed_attempts", 1, 1000, "5") is { } max)
         {
-            if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var max) || max is < 1 or > 1000)
-            {
-                _errors.Add(Error("idp.lockout.max_failed_attempts", maxNode, $"expected a whole number from 1 to 1000, such as 5, got `{text}`"));
-            }
-            else
-            {
-                lockout = lockout with { MaxFailedAttempts = max };
-            }
+            lockout = lockout with { MaxFailedAttempts = max };
         }
 
         if (OptionalDuration(keys, "lockout_duration", "idp.lockout.lockout_duration") is { } duration)

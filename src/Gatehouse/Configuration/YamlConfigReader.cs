@@ -21,6 +21,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         "address", "insecure_server", "certificate_file", "certificate_key_file", "metrics_address",
         "cors_allowed_origins", "routes", "policy", "data_dir", "databroker_storage_type", "databroker_storage_connection_string",
         "idp", "authorization_server", "clients", "mcp_allowed_client_id_domains", "jwt_assertion_header", "data_protection",
+        "audit",
     ];
 
     private static readonly string[] s_routeKeys =
@@ -130,6 +131,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         var idp = ReadIdp(keys);
         var authorizationServer = ReadAuthorizationServer(keys);
         var jwtAssertionHeader = ReadJwtAssertionHeader(keys);
+        var audit = ReadAudit(keys);
 
         var routes = new List<GatewayRoute>();
         if (!keys.TryGetValue("routes", out var routesNode))
@@ -178,6 +180,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             AuthorizationServer = authorizationServer,
             Clients = clients,
             JwtAssertionHeader = jwtAssertionHeader,
+            Audit = audit,
         };
     }
 

@@ -88,7 +88,7 @@ internal sealed partial class ConfigWatcher(
             var running = _started ?? state.Current.Config;
             if (config.Address != running.Address || config.MetricsAddress != running.MetricsAddress ||
                 config.CertificateFile != running.CertificateFile || config.CertificateKeyFile != running.CertificateKeyFile ||
-                config.DataDirectory != running.DataDirectory || config.Storage != running.Storage)
+                config.DataDirectory != running.DataDirectory || config.Storage != running.Storage || config.Audit != running.Audit)
             {
                 LogRestartNeeded(logger);
             }
@@ -123,7 +123,7 @@ internal sealed partial class ConfigWatcher(
     [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "Configuration change rejected; the running configuration stays in force. {Errors}")]
     private static partial void LogRejected(ILogger logger, string errors);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Listener or storage settings (address, metrics_address, certificates, data_dir, databroker_storage_*) changed: they apply after a restart")]
+    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Listener, storage or audit settings (address, metrics_address, certificates, data_dir, databroker_storage_*, audit) changed: they apply after a restart")]
     private static partial void LogRestartNeeded(ILogger logger);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Cannot read the configuration file {Path}: {Reason}")]

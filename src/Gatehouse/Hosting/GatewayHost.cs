@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Audit;
 using Gatehouse.Authorization;
 using Gatehouse.Configuration;
 using Gatehouse.Observability;
@@ -85,6 +86,7 @@ internal static class GatewayHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayTelemetry>();
         services.AddGatehouseStorage(config);
+        services.AddGatehouseAudit(config);
         services.AddGatehouseSignIn(config);
         services.AddGatehouseAuthorizationServer(config);
         services.AddGatehouseResourceServer();

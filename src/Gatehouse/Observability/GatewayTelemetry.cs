@@ -21,6 +21,11 @@ internal sealed class GatewayTelemetry : IDisposable
         Duration = _meter.CreateHistogram<double>("gatehouse.proxy.request.duration", "s", "Time from request start to the end of the response, by route.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
         ConfigReloads = _meter.CreateCounter<long>("gatehouse.config.reloads", "{reload}", "Configuration reloads, by outcome.");
+        AuditWritten = _meter.CreateCounter<long>("gatehouse.audit.written", "{record}", "Audit records stored in the database.");
+        AuditQueueFull = _meter.CreateCounter<long>("gatehouse.audit.queue_full", "{record}",
+            "Audit records whose writer had to wait because the queue was full (back-pressure: the database is slower than the traffic, or down).");
+        AuditLost = _meter.CreateCounter<long>("gatehouse.audit.lost", "{record}",
+            "Audit records that could not be stored (written to the log instead): the writer gave up waiting, or storage stayed down past shutdown.");
     }
 
     public Counter<long> Requests { get; }
@@ -28,6 +33,12 @@ internal sealed class GatewayTelemetry : IDisposable
     public Histogram<double> Duration { get; }
 
     public Counter<long> ConfigReloads { get; }
+
+    public Counter<long> AuditWritten { get; }
+
+    public Counter<long> AuditQueueFull { get; }
+
+    public Counter<long> AuditLost { get; }
 
     public void Dispose() => _meter.Dispose();
 }

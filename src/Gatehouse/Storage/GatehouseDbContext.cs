@@ -1,3 +1,4 @@
+using Gatehouse.Audit;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -31,6 +32,8 @@ internal abstract class GatehouseDbContext(DbContextOptions options) : DbContext
     public DbSet<ServiceAccount> ServiceAccounts => Set<ServiceAccount>();
 
     public DbSet<ServerSecret> ServerSecrets => Set<ServerSecret>();
+
+    public DbSet<AuditEntry> AuditRecords => Set<AuditEntry>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -108,6 +111,35 @@ internal abstract class GatehouseDbContext(DbContextOptions options) : DbContext
             account.Property(a => a.Email).HasMaxLength(320);
             account.Property(a => a.Description).HasMaxLength(200);
             account.Property(a => a.SecretHash).HasMaxLength(64);
+        });
+
+        modelBuilder.Entity<AuditEntry>(entry =>
+        {
+            // Append-only (docs/audit.md): inserted in batches by the writer, deleted by retention, never updated.
+            entry.ToTable("AuditRecords");
+            entry.HasKey(e => e.Id);
+            entry.Property(e => e.Time).HasConversion(UnixMilliseconds.Converter);
+            entry.Property(e => e.RequestId).HasMaxLength(AuditEntry.RequestIdLength);
+            entry.Property(e => e.Subject).HasMaxLength(AuditEntry.UserLength);
+            entry.Property(e => e.Email).HasMaxLength(AuditEntry.UserLength);
+            entry.Property(e => e.ClientId).HasMaxLength(AuditEntry.ClientIdLength);
+            entry.Property(e => e.Route).HasMaxLength(AuditEntry.RouteLength);
+            entry.Property(e => e.SessionId).HasMaxLength(AuditEntry.SessionIdLength);
+            entry.Property(e => e.JsonRpcId).HasMaxLength(AuditEntry.JsonRpcIdLength);
+            entry.Property(e => e.Method).HasMaxLength(AuditEntry.MethodLength);
+            entry.Property(e => e.Target).HasMaxLength(AuditEntry.TargetLength);
+            entry.Property(e => e.Rule).HasMaxLength(AuditEntry.RuleLength);
+            entry.Property(e => e.Decision).HasMaxLength(AuditEntry.DecisionLength)
+                .HasConversion(d => AuditDecisions.ToText(d), text => AuditDecisions.Parse(text));
+
+            // `gatehouse audit` filters on these and shows the newest first; retention deletes by time.
+            entry.HasIndex(e => e.Time);
+            entry.HasIndex(e => new { e.Email, e.Time });
+            entry.HasIndex(e => new { e.Route, e.Time });
+            entry.HasIndex(e => new { e.Target, e.Time });
+            entry.HasIndex(e => new { e.Decision, e.Time });
+            // A denial's data.request_id leads to its record.
+            entry.HasIndex(e => e.RequestId);
         });
 
         modelBuilder.Entity<LoginLockout>(lockout =>

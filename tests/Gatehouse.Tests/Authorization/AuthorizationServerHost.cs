@@ -133,10 +133,10 @@ internal sealed class AuthorizationServerHost : IAsyncDisposable
         return await Gateway.Client.SendAsync(request, TestContext.Current.CancellationToken);
     }
 
-    /// <summary>Polls until <paramref name="condition"/> holds (revocation reaches replicas within a poll), bounded.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    /// <summary>Polls until <paramref name="condition"/> holds (revocation reaches replicas within a poll), bounded (10 s unless told).</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 10)
     {
-        for (var attempt = 0; attempt < 100; attempt++)
+        for (var attempt = 0; attempt < seconds * 10; attempt++)
         {
             if (await condition())
             {
@@ -146,7 +146,7 @@ internal sealed class AuthorizationServerHost : IAsyncDisposable
             await Task.Delay(100, TestContext.Current.CancellationToken);
         }
 
-        throw new Xunit.Sdk.XunitException($"Not within 10 s: {what}");
+        throw new Xunit.Sdk.XunitException($"Not within {seconds} s: {what}");
     }
 
     public async ValueTask DisposeAsync()

@@ -9,13 +9,23 @@ namespace Gatehouse.Tests.Infrastructure;
 /// </summary>
 internal static class InProcessCli
 {
-    public static async Task<ProcessResult> ServiceAccountAsync(params string[] args)
+    public static Task<ProcessResult> ServiceAccountAsync(params string[] args) => RunAsync(ServiceAccountCommand.Create(), args);
+
+    public static Task<ProcessResult> AuditAsync(params string[] args) => RunAsync(AuditCommand.Create(), args);
+
+    private static async Task<ProcessResult> RunAsync(Command command, string[] args)
     {
-        var root = new RootCommand { ServiceAccountCommand.Create() };
+        var root = new RootCommand { command };
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = await root.Parse(["service-account", .. args])
-            .InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, TestContext.Current.CancellationToken);
+        var parse = root.Parse([command.Name, .. args]);
+        if (parse.Action is System.CommandLine.Invocation.ParseErrorAction parseError)
+        {
+            // As Program.cs does: a mistake is reported on standard error alone, without the help text.
+            parseError.ShowHelp = false;
+        }
+
+        var exitCode = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, TestContext.Current.CancellationToken);
         return new ProcessResult(exitCode, output.ToString(), error.ToString());
     }
 

@@ -5,7 +5,8 @@ namespace Gatehouse.Tests.Infrastructure;
 
 /// <summary>
 /// Forwards TCP connections from a loopback port to a target, until stopped: then the port is closed and every
-/// forwarded connection is cut, which is what a database that went away looks like to its client.
+/// forwarded connection is cut, which is what a database that went away looks like to its client. While paused,
+/// forwarded connections are cut and new ones closed at once, on the same port, so the database can come back.
 /// </summary>
 internal sealed class TcpForwarder : IAsyncDisposable
 {
@@ -14,6 +15,7 @@ internal sealed class TcpForwarder : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Socket> _sockets = [];
     private readonly Task _acceptLoop;
+    private volatile bool _paused;
 
     public TcpForwarder(IPEndPoint target)
     {
@@ -25,14 +27,18 @@ internal sealed class TcpForwarder : IAsyncDisposable
 
     public int Port { get; }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>The database goes away: open connections are cut, new ones are closed as soon as they are accepted.</summary>
+    public void Pause()
     {
-        if (!_stop.IsCancellationRequested)
-        {
-            await _stop.CancelAsync();
-        }
+        _paused = true;
+        CutAll();
+    }
 
-        _listener.Stop();
+    /// <summary>The database is back: new connections are forwarded again.</summary>
+    public void Resume() => _paused = false;
+
+    private void CutAll()
+    {
         lock (_sockets)
         {
             foreach (var socket in _sockets)
@@ -42,6 +48,17 @@ internal sealed class TcpForwarder : IAsyncDisposable
 
             _sockets.Clear();
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync();
+        }
+
+        _listener.Stop();
+        CutAll();
 
         try
         {
@@ -59,6 +76,12 @@ internal sealed class TcpForwarder : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var client = await _listener.AcceptSocketAsync(_stop.Token);
+            if (_paused)
+            {
+                client.Dispose();
+                continue;
+            }
+
             var upstream = new Socket(SocketType.Stream, ProtocolType.Tcp);
             lock (_sockets)
             {
