@@ -72,6 +72,7 @@ internal static class ProxyExtensions
             proxy.UseMiddleware<ResourceServer.RouteAuthenticator>();
             proxy.UseMiddleware<RateLimitEnforcer>();
             proxy.UseMiddleware<McpBodyReader>();
+            proxy.UseMiddleware<McpPolicyEnforcer>();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
