@@ -161,5 +161,16 @@ internal static class DemoRunner
             # Protected: MCP clients sign in through Gatehouse's authorization server (or use a service-account token).
             mcp:
               server: {"{}"}
+            # Who may use it (docs/policy.md): sales and engineering; engineering may look at the schema but not run
+            # queries, so bob sees no `query` tool and a call to it is denied.
+            policy:
+              - allow:
+                  or:
+                    - groups: {"{has: sales}"}
+                    - groups: {"{has: engineering}"}
+              - deny:
+                  and:
+                    - groups: {"{has: engineering}"}
+                    - mcp_tool: {"{is: query}"}
         """;
 }

@@ -11,7 +11,8 @@ namespace Gatehouse.Proxy;
 /// fixed windows per route, per user and per client, counted in this replica. Over a limit: 429 with
 /// <c>Retry-After</c> (RFC 9110 §10.2.3, RFC 6585 §4), and a JSON-RPC error on MCP routes.
 /// </summary>
-internal sealed partial class RateLimitEnforcer(RequestDelegate next, RateLimitRegistry registry, ILogger<RateLimitEnforcer> logger)
+internal sealed partial class RateLimitEnforcer(
+    RequestDelegate next, RateLimitRegistry registry, Audit.IAuditSink audit, TimeProvider time, ILogger<RateLimitEnforcer> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -32,7 +33,23 @@ internal sealed partial class RateLimitEnforcer(RequestDelegate next, RateLimitR
         }
 
         LogLimited(logger, route.Route.Id, refused.Kind);
-        context.Features.Set(new RateLimitRefusal(refused.Kind));
+        if (route.IsMcpServer)
+        {
+            // Refused before the body is read, so the record names the request, not its messages.
+            await audit.WriteAsync(new Audit.AuditRecord
+            {
+                Time = time.GetUtcNow(),
+                RequestId = context.TraceIdentifier,
+                Subject = user?.Subject,
+                Email = user?.Email,
+                ClientId = user?.ClientId,
+                Route = route.Route.Id,
+                Decision = Audit.AuditDecision.Refused,
+                Rule = $"rate_limit.{refused.Kind}",
+                ErrorCode = JsonRpcErrors.RateLimited,
+            }, context.RequestAborted);
+        }
+
         var seconds = Math.Max(1, (int)Math.Ceiling(refused.RetryAfter.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var message = $"Too many requests ({refused.Kind} limit of this route); retry after {seconds} s.";
@@ -60,9 +77,6 @@ internal sealed partial class RateLimitEnforcer(RequestDelegate next, RateLimitR
     [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Refused a request to route {RouteId}: over its {Kind} rate limit")]
     private static partial void LogLimited(ILogger logger, string routeId, string kind);
 }
-
-/// <summary>Which limit refused the request, for the audit log.</summary>
-internal sealed record RateLimitRefusal(string Kind);
 
 /// <summary>
 /// The limiters in force, one partitioned limiter per route and kind, replaced when a reload changes that limit (a

@@ -48,7 +48,7 @@ public sealed class ErrorShapeTests
         }));
         await using var gateway = await TestGateway.StartAsync(Route("mcp", upstream.Origin, mcp: true, extra: "    timeout: 1s"));
 
-        using var response = await PostJsonAsync(gateway, "/mcp", "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\"}");
+        using var response = await PostJsonAsync(gateway, "/mcp", "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\"}}");
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         using var body = await ReadJsonAsync(response);
@@ -102,6 +102,7 @@ public sealed class ErrorShapeTests
 
         // Chunked, so the gateway cannot judge by Content-Length and must count.
         using var chunked = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new ChunkedContent(Encoding.UTF8.GetBytes(big)) };
+        chunked.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         using var chunkedResponse = await gateway.Client.SendAsync(chunked, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunkedResponse.StatusCode);
 
