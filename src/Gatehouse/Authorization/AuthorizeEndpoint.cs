@@ -44,7 +44,7 @@ internal static partial class AuthorizeEndpoint
         if (context.Features.Get<OpenIddictServerAspNetCoreFeature>()?.Transaction?.Properties
                 .TryGetValue(ResourceIndicatorHandlers.InvalidTargetProperty, out var invalidTarget) == true)
         {
-            return Refuse(Errors.InvalidTarget, (string)invalidTarget!);
+            return OAuthResults.Refuse(Errors.InvalidTarget, (string)invalidTarget!);
         }
 
         var config = state.Current.Config;
@@ -53,7 +53,7 @@ internal static partial class AuthorizeEndpoint
         {
             if (request.HasPromptValue(PromptValues.None))
             {
-                return Refuse(Errors.LoginRequired, "The user is not signed in.");
+                return OAuthResults.Refuse(Errors.LoginRequired, "The user is not signed in.");
             }
 
             if (config.Idp is null)
@@ -82,7 +82,7 @@ internal static partial class AuthorizeEndpoint
             if (form[DecisionField] != "allow")
             {
                 Log.ConsentDenied(logger, user.Email, request.ClientId!);
-                return Refuse(Errors.AccessDenied, "The user did not allow this application.");
+                return OAuthResults.Refuse(Errors.AccessDenied, "The user did not allow this application.");
             }
 
             await consents.GrantAsync(user.Subject, request.ClientId!, clientName, resources, context.RequestAborted);
@@ -92,7 +92,7 @@ internal static partial class AuthorizeEndpoint
         {
             if (request.HasPromptValue(PromptValues.None))
             {
-                return Refuse(Errors.ConsentRequired, "The user has not allowed this application yet.");
+                return OAuthResults.Refuse(Errors.ConsentRequired, "The user has not allowed this application yet.");
             }
 
             return ConsentPage(context, antiforgery, state.Current, request, user, clientName, resources);
@@ -139,15 +139,6 @@ internal static partial class AuthorizeEndpoint
         Claims.Name when identity.HasScope(Scopes.Profile) => [OpenIddict.Abstractions.OpenIddictConstants.Destinations.AccessToken, OpenIddict.Abstractions.OpenIddictConstants.Destinations.IdentityToken],
         _ => [OpenIddict.Abstractions.OpenIddictConstants.Destinations.AccessToken],
     };
-
-    private static ForbidHttpResult Refuse(string error, string description) =>
-        TypedResults.Forbid(
-            new AuthenticationProperties(new Dictionary<string, string?>
-            {
-                [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
-                [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
-            }),
-            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
 
     /// <summary>This request as a local GET URL, to come back to after sign-in.</summary>
     private static string AuthorizeUrl(OpenIddictRequest request)

@@ -29,18 +29,18 @@ internal static partial class TokenEndpoint
         var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenIddict request.");
         if (!request.IsAuthorizationCodeGrantType() && !request.IsRefreshTokenGrantType())
         {
-            return Refuse(Errors.UnsupportedGrantType, "Only authorization_code and refresh_token grants are supported.");
+            return OAuthResults.Refuse(Errors.UnsupportedGrantType, "Only authorization_code and refresh_token grants are supported.");
         }
 
         var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         if (result.Principal is not { } principal)
         {
-            return Refuse(Errors.InvalidGrant, "The grant is no longer valid.");
+            return OAuthResults.Refuse(Errors.InvalidGrant, "The grant is no longer valid.");
         }
 
         if (revocations.IsSessionRevoked(principal.GetClaim(GatehouseClaims.SessionId)))
         {
-            return Refuse(Errors.InvalidGrant, "The sign-in this grant came from has ended; authorize again.");
+            return OAuthResults.Refuse(Errors.InvalidGrant, "The sign-in this grant came from has ended; authorize again.");
         }
 
         var config = state.Current.Config;
@@ -50,7 +50,7 @@ internal static partial class TokenEndpoint
             // the new groups in the next access token.
             if (idp.FindUser(email) is not { } user)
             {
-                return Refuse(Errors.InvalidGrant, "This user no longer exists.");
+                return OAuthResults.Refuse(Errors.InvalidGrant, "This user no longer exists.");
             }
 
             var identity = (ClaimsIdentity)principal.Identity!;
@@ -66,7 +66,7 @@ internal static partial class TokenEndpoint
             var outside = requested.FirstOrDefault(r => !granted.Contains(r, StringComparer.Ordinal));
             if (outside is not null)
             {
-                return Refuse(Errors.InvalidTarget, $"The resource '{outside}' was not part of this grant; authorize again to reach it.");
+                return OAuthResults.Refuse(Errors.InvalidTarget, $"The resource '{outside}' was not part of this grant; authorize again to reach it.");
             }
 
             principal.SetResources(requested);
@@ -76,15 +76,6 @@ internal static partial class TokenEndpoint
         Log.TokenIssued(logger, request.GrantType!, request.ClientId ?? "(none)");
         return TypedResults.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
-
-    private static ForbidHttpResult Refuse(string error, string description) =>
-        TypedResults.Forbid(
-            new AuthenticationProperties(new Dictionary<string, string?>
-            {
-                [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
-                [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
-            }),
-            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
 
     private static partial class Log
     {
