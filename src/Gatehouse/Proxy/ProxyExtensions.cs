@@ -11,6 +11,7 @@ internal static class ProxyExtensions
     {
         services.AddSingleton<GatewayState>();
         services.AddSingleton<RateLimitRegistry>();
+        services.AddSingleton<Upstream.IUpstreamConnections, Upstream.NoUpstreamConnections>();
         services.AddReverseProxy()
             .LoadFromMemory([], [])
             .AddTransforms(context =>
