@@ -77,8 +77,9 @@ internal static partial class ConnectedAppsPage
             Log.ConsentRevoked(logger, user.Email, clientId);
         }
 
-        // Post/redirect/get: a reload does not post again.
-        return TypedResults.Redirect(Path);
+        // Post/redirect/get: a reload does not post again. Back to the page the form was on (a local path only).
+        var back = SignInEndpoints.SafeRedirect(form["return_to"]);
+        return TypedResults.Redirect(back == SignInEndpoints.DefaultRedirect ? Path : back);
     }
 
     private static partial class Log

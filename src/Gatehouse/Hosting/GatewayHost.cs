@@ -3,6 +3,7 @@ using Gatehouse.Audit;
 using Gatehouse.Authorization;
 using Gatehouse.Configuration;
 using Gatehouse.Observability;
+using Gatehouse.Portal;
 using Gatehouse.Proxy;
 using Gatehouse.ResourceServer;
 using Gatehouse.SignIn;
@@ -115,6 +116,7 @@ internal static class GatewayHost
         app.MapProtectedResourceMetadata();
         app.MapGatehouseSignIn(config);
         app.MapGatehouseAuthorizationServer();
+        app.MapGatehousePortal();
         app.MapGatehouseProxy();
         return app;
     }

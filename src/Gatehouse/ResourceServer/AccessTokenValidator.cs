@@ -36,9 +36,12 @@ internal sealed class AccessTokenValidator
     private readonly SigningKeyStore _keys;
     private volatile TokenValidationParameters? _parameters;
 
-    public AccessTokenValidator(SigningKeyStore keys, RevocationList revocations, TimeProvider time)
+    private readonly Proxy.GatewayState _state;
+
+    public AccessTokenValidator(SigningKeyStore keys, RevocationList revocations, TimeProvider time, Proxy.GatewayState state)
     {
         _keys = keys;
+        _state = state;
         _revocations = revocations;
         _time = time;
 
@@ -57,6 +60,10 @@ internal sealed class AccessTokenValidator
         _cache.TryGetValue(token, out var validated)
             ? ValueTask.FromResult(Check(validated, token, issuer, resourceUrl))
             : ValidateNewAsync(token.ToString(), issuer, resourceUrl);
+
+    /// <summary>An External Token presented to the routes API (<c>/.gatehouse/mcp/...</c>) on this issuer's host.</summary>
+    public ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateExternalTokenAsync(ReadOnlySpan<char> token, string issuer) =>
+        ValidateAsync(token, issuer, resourceUrl: "");
 
     /// <summary>A token not in the cache: the signature, <c>typ</c> and lifetime, once; then the per-request checks.</summary>
     private async ValueTask<(GatewayUser? User, TokenRejection? Rejection)> ValidateNewAsync(string token, string issuer, string resourceUrl)
@@ -101,7 +108,15 @@ internal sealed class AccessTokenValidator
             return (null, new TokenRejection("The access token was issued by another authorization server."));
         }
 
-        if (!validated.Audiences.Contains(resourceUrl))
+        if (resourceUrl.Length == 0)
+        {
+            // The routes API takes only External Tokens (issued to a client route's app), whatever their audiences.
+            if (validated.User.ClientId?.StartsWith(ExternalTokenIssuer.ClientIdPrefix, StringComparison.Ordinal) != true)
+            {
+                return (null, new TokenRejection("Only a token Gatehouse gave a client route's app (TE) may call this API."));
+            }
+        }
+        else if (!validated.Audiences.Contains(resourceUrl))
         {
             // RFC 8707 §2 and MCP authorization, "Token Audience Binding and Validation".
             return (null, new TokenRejection("The access token was issued for another resource; request one for this MCP server (RFC 8707 resource)."));
@@ -116,9 +131,22 @@ internal sealed class AccessTokenValidator
         return (validated.User, null);
     }
 
-    /// <summary>Issuers are compared without a trailing slash: OpenIddict writes <c>https://host/</c>.</summary>
-    private static bool IssuerMatches(string tokenIssuer, string expected) =>
-        tokenIssuer.AsSpan().TrimEnd('/').Equals(expected.AsSpan().TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// Issuers are compared without a trailing slash (OpenIddict writes <c>https://host/</c>). A token issued on another
+    /// host this gateway serves is accepted too: every host signs with the same keys, and the audience, checked next,
+    /// still binds the token to one route's URL. That is what lets a client route on <c>chat.example.com</c> hand its
+    /// app a token (TE) for MCP servers on <c>mcp.example.com</c>.
+    /// </summary>
+    private bool IssuerMatches(string tokenIssuer, string expected)
+    {
+        if (tokenIssuer.AsSpan().TrimEnd('/').Equals(expected.AsSpan().TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return Uri.TryCreate(tokenIssuer, UriKind.Absolute, out var issuer) && issuer.AbsolutePath == "/" &&
+            Authorization.McpResources.IsServedHost(_state.Current, new HostString(issuer.Authority));
+    }
 
     private static string Describe(Exception? exception) => exception switch
     {

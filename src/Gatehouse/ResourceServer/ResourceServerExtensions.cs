@@ -8,6 +8,7 @@ internal static class ResourceServerExtensions
     public static IServiceCollection AddGatehouseResourceServer(this IServiceCollection services)
     {
         services.AddSingleton<AccessTokenValidator>();
+        services.AddSingleton<ExternalTokenIssuer>();
         services.AddSingleton<IdentityAssertionSigner>();
         services.AddSingleton<ServiceAccountStore>();
         return services;

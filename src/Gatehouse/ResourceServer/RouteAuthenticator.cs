@@ -17,7 +17,8 @@ namespace Gatehouse.ResourceServer;
 /// </summary>
 internal sealed partial class RouteAuthenticator(
     RequestDelegate next, GatewayState state, AccessTokenValidator tokens, ServiceAccountStore serviceAccounts,
-    ISessionUserAccessor sessions, IdentityAssertionSigner assertions, RevocationList revocations, ILogger<RouteAuthenticator> logger)
+    ISessionUserAccessor sessions, IdentityAssertionSigner assertions, RevocationList revocations, ExternalTokenIssuer externalTokens,
+    ILogger<RouteAuthenticator> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -52,6 +53,12 @@ internal sealed partial class RouteAuthenticator(
         }
 
         context.Features.Set(user);
+        if (route.Route.Kind == RouteKind.McpClient)
+        {
+            // mcp: {client: {}}: the app acts for the signed-in user with a TE, replacing whatever the browser sent.
+            headers.Authorization = "Bearer " + externalTokens.Issue(user, context.Request, route);
+        }
+
         headers[config.JwtAssertionHeader] = assertions.GetAssertion(user, issuer: urls.HostName, audience: urls.HostName, routeAudience: urls.ResourceUrl);
         await next(context);
     }

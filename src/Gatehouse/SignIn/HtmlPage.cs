@@ -16,10 +16,13 @@ internal static class HtmlPage
     public static string ContentSecurityPolicy(string formAction = "'self'") =>
         $"default-src 'none'; style-src 'self' 'unsafe-inline'; form-action {formAction}; frame-ancestors 'none'";
 
-    public static ContentHttpResult Render(HttpContext context, string title, string body, int statusCode, string formAction = "'self'")
+    /// <param name="extraDirectives">More CSP, such as a page's <c>img-src</c> or a nonce'd <c>script-src</c>.</param>
+    /// <param name="extraStyle">CSS rules for this page.</param>
+    public static ContentHttpResult Render(
+        HttpContext context, string title, string body, int statusCode, string formAction = "'self'", string? extraDirectives = null, string? extraStyle = null)
     {
         var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy = ContentSecurityPolicy(formAction);
+        headers.ContentSecurityPolicy = ContentSecurityPolicy(formAction) + (extraDirectives is null ? "" : "; " + extraDirectives);
         headers.XFrameOptions = "DENY";
         headers.CacheControl = "no-store";
         headers.XContentTypeOptions = "nosniff";
@@ -37,6 +40,7 @@ internal static class HtmlPage
             input {"{"} display: block; width: 100%; box-sizing: border-box; padding: .5rem; margin-top: .25rem; {"}"}
             button {"{"} padding: .5rem 1rem; {"}"}
             .error {"{"} color: #a00; {"}"}
+            {extraStyle}
             </style>
             </head>
             <body>
