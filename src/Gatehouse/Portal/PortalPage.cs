@@ -60,7 +60,6 @@ internal static partial class PortalPage
             body.Append(CultureInfo.InvariantCulture, $"<p class=\"error\" role=\"alert\">{HtmlPage.Encode(connect_error)}</p>");
         }
 
-        body.Append("<h2>Your MCP servers</h2>");
         if (servers.Count == 0)
         {
             body.Append("<p>No MCP server is available to you.</p>");

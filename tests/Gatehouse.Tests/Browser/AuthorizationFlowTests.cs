@@ -220,6 +220,51 @@ public sealed partial class AuthorizationFlowTests(ChromiumFixture chromium) : B
     }
 
     [Fact]
+    public async Task Portal_ShowsServersAndApps_CopyWorksAndRevokeReturnsToPortal()
+    {
+        var (page, tokens) = await AuthorizeAsync();
+        var portal = new Uri(Gateway.BaseUri, "/.gatehouse/routes").ToString();
+        await page.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = Gateway.BaseUri.GetLeftPart(UriPartial.Authority) });
+
+        await page.GotoAsync(portal);
+
+        await Expect(page).ToHaveTitleAsync("Your MCP servers · Gatehouse");
+        var card = page.Locator("div.card[data-server=northwind]");
+        await Expect(card).ToContainTextAsync("Sales database");
+        await Expect(card).ToContainTextAsync("Ready: no separate sign-in needed.");
+        await Expect(card.GetByRole(AriaRole.Textbox)).ToHaveValueAsync(Resource);
+        // The Copy button appears only when the page's (nonce'd) script ran under its CSP.
+        await card.GetByRole(AriaRole.Button, new() { Name = "Copy" }).ClickAsync();
+        await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Copied" })).ToBeVisibleAsync();
+        Assert.Equal(Resource, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+        var app = page.Locator("div.card").Filter(new() { HasText = ClientName });
+        await Expect(app).ToContainTextAsync("for 1 server(s)");
+        await SaveScreenshotAsync(page, "portal");
+
+        await app.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+
+        await Expect(page).ToHaveURLAsync(portal);
+        await Expect(page.Locator("body")).ToContainTextAsync("No application can use your MCP servers.");
+        using var refused = await Client.RefreshAsync(Gateway.Client, tokens.RefreshToken!);
+        Assert.Equal("invalid_grant", await IssuedTokens.ReadErrorAsync(refused));
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task Portal_SignedOut_SentToSignInThenShown()
+    {
+        var page = await NewPageAsync();
+
+        await page.GotoAsync(new Uri(Gateway.BaseUri, "/.gatehouse/routes").ToString());
+        await SignInAsync(page, Password);
+
+        await Expect(page).ToHaveURLAsync(new Uri(Gateway.BaseUri, "/.gatehouse/routes").ToString());
+        await Expect(page.Locator("body")).ToContainTextAsync($"Signed in as {Email}");
+        await Expect(page.Locator("div.card[data-server=northwind]")).ToHaveCountAsync(1);
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
     public async Task SignIn_WrongPasswordWithoutJavaScript_ShowsErrorThenRightPasswordCompletesFlow()
     {
         var page = await NewPageAsync(new BrowserNewContextOptions { JavaScriptEnabled = false });
