@@ -126,6 +126,43 @@ public sealed class ResourceServerTests
     }
 
     [Fact]
+    public async Task AccessToken_SignedWithOurKeyButForeignIssuer_Refused()
+    {
+        // Hosts this gateway serves share one issuer key, so tokens of any of them are accepted (the audience binds
+        // them to a route); an issuer that is not one of those hosts is refused even with a valid signature.
+        var directory = Directory.CreateTempSubdirectory("gatehouse-key-").FullName;
+        try
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var path = Path.Combine(directory, "signing.pem");
+            await File.WriteAllTextAsync(path, key.ExportPkcs8PrivateKeyPem(), Ct);
+            await using var host = await AuthorizationServerHost.StartAsync($"signing_key_file: {path}");
+            using var flow = host.NewFlow();
+            var tokens = await flow.GetTokensAsync(AuthorizationServerHost.PublicClient, AuthorizationServerHost.PublicRedirect, host.SalesResource, "alice@example.com", AuthorizationServerHost.Password);
+            var claims = Jwt.Payload(tokens.AccessToken!).EnumerateObject().ToDictionary(p => p.Name, p => (object)p.Value.Clone());
+            claims["iss"] = "https://issuer.example.net/";
+            claims["jti"] = Guid.NewGuid().ToString();
+            var forged = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+            {
+                Claims = claims,
+                TokenType = "at+jwt",
+                SigningCredentials = new(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(key) { KeyId = Jwt.Header(tokens.AccessToken!).GetProperty("kid").GetString() }, "ES256"),
+            });
+
+            using var genuine = await host.PostInitializeAsync("/sales", tokens.AccessToken);
+            using var refused = await host.PostInitializeAsync("/sales", forged);
+
+            Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("issued by another authorization server", refused.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task PublicRoute_SpoofedAssertionDroppedAndNoneAdded()
     {
         await using var upstream = await StartMirrorAsync();
