@@ -50,6 +50,8 @@ internal static class AuthorizationServerExtensions
         // After StorageInitializer (registered earlier): keys, revocations and configured clients are loaded before
         // Kestrel opens, since hosted services start in order and all of them before the server.
         services.AddHostedService<AuthorizationServerInitializer>();
+        services.AddSingleton<GrantPruner>();
+        services.AddHostedService(sp => sp.GetRequiredService<GrantPruner>());
         services.AddSingleton<IOptionsChangeTokenSource<OpenIddictServerOptions>>(sp => sp.GetRequiredService<OAuthKeys>());
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>>(sp => sp.GetRequiredService<OAuthKeys>());
 

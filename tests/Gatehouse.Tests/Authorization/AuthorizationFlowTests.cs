@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Gatehouse.Authorization;
 using Gatehouse.Signing;
 using Gatehouse.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -204,6 +205,30 @@ public sealed class AuthorizationFlowTests
         using var refused = await host.PostInitializeAsync("/sales", second.AccessToken);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         Assert.Contains("revoked", refused.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pruning_KeepsUsedRefreshTokensWhileTheGrantLives_ThenRemovesThem()
+    {
+        await using var host = await AuthorizationServerHost.StartAsync();
+        using var flow = host.NewFlow();
+        var first = await flow.GetTokensAsync(AuthorizationServerHost.PublicClient, AuthorizationServerHost.PublicRedirect, host.SalesResource, "alice@example.com", AuthorizationServerHost.Password);
+        var second = await flow.RefreshAsync(first.RefreshToken!, AuthorizationServerHost.PublicClient);
+        var pruner = host.Gateway.Services.GetRequiredService<GrantPruner>();
+        var tokens = host.Gateway.Services.GetRequiredService<OpenIddict.Abstractions.IOpenIddictTokenManager>();
+        var before = await tokens.CountAsync(TestContext.Current.CancellationToken);
+
+        var now = await pruner.PruneAsync(DateTimeOffset.UtcNow, TestContext.Current.CancellationToken);
+        // The used refresh token is still there, so its replay is still detected and revokes the family.
+        var replay = await flow.RefreshAsync(first.RefreshToken!, AuthorizationServerHost.PublicClient);
+        var later = await pruner.PruneAsync(DateTimeOffset.UtcNow.AddDays(32), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, second.Status);
+        Assert.Equal((0L, 0L), now);
+        Assert.Equal("invalid_grant", replay.Error);
+        Assert.True(later.Tokens >= 2, $"pruned {later.Tokens} tokens (the code and both refresh tokens are dead)");
+        Assert.Equal(1L, later.Authorizations);
+        Assert.Equal(before - later.Tokens, await tokens.CountAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]
