@@ -47,18 +47,7 @@ internal static partial class McpRoutesApi
         }
 
         return await sessions.GetUserAsync(context) is { } session
-            ? new GatewayUser
-            {
-                Kind = CredentialKind.Session,
-                Subject = session.Subject,
-                Email = session.Email,
-                Name = session.Name,
-                Groups = session.Groups,
-                SessionId = session.SessionId,
-                CredentialId = "session:" + session.SessionId,
-                ExpiresAt = session.ExpiresAt,
-                Claims = GatewayUser.IdentityClaims(session.Subject, session.Email, session.Name, session.Groups),
-            }
+            ? GatewayUser.FromSession(session)
             : null;
     }
 

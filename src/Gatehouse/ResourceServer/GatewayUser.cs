@@ -71,6 +71,20 @@ internal sealed record GatewayUser
         return lists.ToFrozenDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.ToArray(), StringComparer.Ordinal);
     }
 
+    /// <summary>The user behind a browser session cookie.</summary>
+    public static GatewayUser FromSession(SignIn.SessionUser session) => new()
+    {
+        Kind = CredentialKind.Session,
+        Subject = session.Subject,
+        Email = session.Email,
+        Name = session.Name,
+        Groups = session.Groups,
+        SessionId = session.SessionId,
+        CredentialId = "session:" + session.SessionId,
+        ExpiresAt = session.ExpiresAt,
+        Claims = IdentityClaims(session.Subject, session.Email, session.Name, session.Groups),
+    };
+
     /// <summary>The claims a session or a service account has: <c>sub</c>, <c>email</c>, <c>name</c> and <c>groups</c>.</summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> IdentityClaims(string subject, string email, string name, IReadOnlyList<string> groups) =>
         new Dictionary<string, IReadOnlyList<string>>(4, StringComparer.Ordinal)

@@ -119,18 +119,7 @@ internal sealed partial class RouteAuthenticator(
         }
 
         StripGatewayCookies(context.Request);
-        return new GatewayUser
-        {
-            Kind = CredentialKind.Session,
-            Subject = session.Subject,
-            Email = session.Email,
-            Name = session.Name,
-            Groups = session.Groups,
-            SessionId = session.SessionId,
-            CredentialId = "session:" + session.SessionId,
-            ExpiresAt = session.ExpiresAt,
-            Claims = GatewayUser.IdentityClaims(session.Subject, session.Email, session.Name, session.Groups),
-        };
+        return GatewayUser.FromSession(session);
     }
 
     /// <summary>The session cookie is a bearer credential for Gatehouse alone: the upstream never sees it.</summary>

@@ -96,40 +96,51 @@ public sealed class ResourceServerTests
     }
 
     [Fact]
-    public async Task SigningKeyFile_TokensAndAssertionsSignedWithTheConfiguredKey()
+    public Task SigningKeyFile_TokensAndAssertionsSignedWithTheConfiguredKey() => WithSigningKeyFileAsync(async (host, key) =>
     {
-        var directory = Directory.CreateTempSubdirectory("gatehouse-key-").FullName;
-        try
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var path = Path.Combine(directory, "signing.pem");
-            await File.WriteAllTextAsync(path, key.ExportPkcs8PrivateKeyPem(), Ct);
-            await using var host = await AuthorizationServerHost.StartAsync($"signing_key_file: {path}");
-            using var flow = host.NewFlow();
-            var tokens = await flow.GetTokensAsync(AuthorizationServerHost.PublicClient, AuthorizationServerHost.PublicRedirect, host.SalesResource, "alice@example.com", AuthorizationServerHost.Password);
+        using var flow = host.NewFlow();
+        var tokens = await flow.GetTokensAsync(AuthorizationServerHost.PublicClient, AuthorizationServerHost.PublicRedirect, host.SalesResource, "alice@example.com", AuthorizationServerHost.Password);
 
-            using var jwksResponse = await host.Gateway.Client.GetAsync("/.gatehouse/oauth/jwks", Ct);
-            var jwks = JsonDocument.Parse(await jwksResponse.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("keys");
-            var x = Pkce.Base64Url(key.ExportParameters(false).Q.X!);
-            var configured = jwks.EnumerateArray().Single(k => k.GetProperty("x").GetString() == x);
+        using var jwksResponse = await host.Gateway.Client.GetAsync("/.gatehouse/oauth/jwks", Ct);
+        var jwks = JsonDocument.Parse(await jwksResponse.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("keys");
+        var x = Pkce.Base64Url(key.ExportParameters(false).Q.X!);
+        var configured = jwks.EnumerateArray().Single(k => k.GetProperty("x").GetString() == x);
 
-            Assert.Equal(configured.GetProperty("kid").GetString(), Jwt.Header(tokens.AccessToken!).GetProperty("kid").GetString());
-            using var call = await host.PostInitializeAsync("/sales", tokens.AccessToken);
-            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
-            var assertion = Assert.Single(host.Received)["X-Gatehouse-Jwt-Assertion"].ToString();
-            Assert.Equal(configured.GetProperty("kid").GetString(), Jwt.Header(assertion).GetProperty("kid").GetString());
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+        Assert.Equal(configured.GetProperty("kid").GetString(), Jwt.Header(tokens.AccessToken!).GetProperty("kid").GetString());
+        using var call = await host.PostInitializeAsync("/sales", tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+        var assertion = Assert.Single(host.Received)["X-Gatehouse-Jwt-Assertion"].ToString();
+        Assert.Equal(configured.GetProperty("kid").GetString(), Jwt.Header(assertion).GetProperty("kid").GetString());
+    });
 
     [Fact]
-    public async Task AccessToken_SignedWithOurKeyButForeignIssuer_Refused()
+    public Task AccessToken_SignedWithOurKeyButForeignIssuer_Refused() => WithSigningKeyFileAsync(async (host, key) =>
     {
         // Hosts this gateway serves share one issuer key, so tokens of any of them are accepted (the audience binds
         // them to a route); an issuer that is not one of those hosts is refused even with a valid signature.
+        using var flow = host.NewFlow();
+        var tokens = await flow.GetTokensAsync(AuthorizationServerHost.PublicClient, AuthorizationServerHost.PublicRedirect, host.SalesResource, "alice@example.com", AuthorizationServerHost.Password);
+        var claims = Jwt.Payload(tokens.AccessToken!).EnumerateObject().ToDictionary(p => p.Name, p => (object)p.Value.Clone());
+        claims["iss"] = "https://issuer.example.net/";
+        claims["jti"] = Guid.NewGuid().ToString();
+        var forged = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Claims = claims,
+            TokenType = "at+jwt",
+            SigningCredentials = new(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(key) { KeyId = Jwt.Header(tokens.AccessToken!).GetProperty("kid").GetString() }, "ES256"),
+        });
+
+        using var genuine = await host.PostInitializeAsync("/sales", tokens.AccessToken);
+        using var refused = await host.PostInitializeAsync("/sales", forged);
+
+        Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("issued by another authorization server", refused.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    });
+
+    /// <summary>Runs <paramref name="test"/> against a gateway whose signing key is a PEM file it was given.</summary>
+    private static async Task WithSigningKeyFileAsync(Func<AuthorizationServerHost, ECDsa, Task> test)
+    {
         var directory = Directory.CreateTempSubdirectory("gatehouse-key-").FullName;
         try
         {
@@ -137,24 +148,7 @@ public sealed class ResourceServerTests
             var path = Path.Combine(directory, "signing.pem");
             await File.WriteAllTextAsync(path, key.ExportPkcs8PrivateKeyPem(), Ct);
             await using var host = await AuthorizationServerHost.StartAsync($"signing_key_file: {path}");
-            using var flow = host.NewFlow();
-            var tokens = await flow.GetTokensAsync(AuthorizationServerHost.PublicClient, AuthorizationServerHost.PublicRedirect, host.SalesResource, "alice@example.com", AuthorizationServerHost.Password);
-            var claims = Jwt.Payload(tokens.AccessToken!).EnumerateObject().ToDictionary(p => p.Name, p => (object)p.Value.Clone());
-            claims["iss"] = "https://issuer.example.net/";
-            claims["jti"] = Guid.NewGuid().ToString();
-            var forged = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
-            {
-                Claims = claims,
-                TokenType = "at+jwt",
-                SigningCredentials = new(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(key) { KeyId = Jwt.Header(tokens.AccessToken!).GetProperty("kid").GetString() }, "ES256"),
-            });
-
-            using var genuine = await host.PostInitializeAsync("/sales", tokens.AccessToken);
-            using var refused = await host.PostInitializeAsync("/sales", forged);
-
-            Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
-            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
-            Assert.Contains("issued by another authorization server", refused.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+            await test(host, key);
         }
         finally
         {
