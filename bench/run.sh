@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measures one MCP `tools/call` round trip through Gatehouse, against the echo server reached directly and through
-# nginx: on a public route, and on a protected route with an OAuth access token and with a service-account token.
-# Installs nginx and wrk if missing, builds Release, starts every server on 127.0.0.1, gets both tokens, runs wrk,
-# writes bench/results/latest.md (and prints it), and stops everything it started. See docs/performance.md.
+# nginx: on a public route, on a protected route with an OAuth access token and with a service-account token, and on
+# the same protected route with a policy and the audit log on. Installs nginx and wrk if missing, builds Release,
+# starts every server on 127.0.0.1, gets the tokens, runs wrk, writes bench/results/latest.md (and prints it), and
+# stops everything it started. See docs/performance.md.
 #
 #   bench/run.sh
 #
@@ -13,16 +14,22 @@
 #   BENCH_SETTLE_MAX=24        most seconds of load per target before the first measurement (see settle below)
 #   BENCH_CONNECTIONS="1 16 64"
 #   BENCH_ACCESS_LOG=1         also measure a second Gatehouse with its access log on (target gatehouse+log)
+#   BENCH_POLICY=1             also measure a third Gatehouse with a policy and the audit log on (target gatehouse+policy)
 #   BENCH_PIN=auto             1: wrk on BENCH_LOAD_CPU, every server on BENCH_SERVER_CPU (auto: 1 when nproc >= 2)
 #   BENCH_LOAD_CPU=0 BENCH_SERVER_CPU=1
 #   BENCH_NGINX_WORKERS        default 1 when pinned (one server core), auto otherwise
 #   BENCH_GATEHOUSE_ENV=""     extra VAR=value pairs for the Gatehouse processes only, e.g. "DOTNET_gcServer=0"
 #   BENCH_BUILD=1              0 skips `dotnet build` (use the binaries already built)
 #   BENCH_OUTPUT=bench/results/latest.md
-#   BENCH_PORT_BASE=18080      Gatehouse = base, echo = base+1, nginx = base+2, Gatehouse with access log = base+3
+#   BENCH_PORT_BASE=18080      Gatehouse = base, echo = base+1, nginx = base+2, Gatehouse with access log = base+3,
+#                              Gatehouse with policy and audit = base+4
 #
 # Targets: direct, nginx, gatehouse (public route /mcp), gatehouse+token and gatehouse+sa (the same Gatehouse process,
-# protected route /protected, with an OAuth access token or a service-account token), gatehouse+log (optional).
+# protected route /protected, with an OAuth access token or a service-account token), gatehouse+log (optional),
+# gatehouse+policy (optional: another Gatehouse, the same protected route and kind of token, with a policy and audit).
+# The first two Gatehouse processes run with `audit: {enabled: false}`, so that they measure what they measured before
+# the audit log existed and gatehouse+token is the no-policy baseline that gatehouse+policy differs from only in
+# policy and audit.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +40,7 @@ SETTLE_MAX=${BENCH_SETTLE_MAX:-24}
 SETTLE_CHUNK=4
 CONNECTIONS=${BENCH_CONNECTIONS:-"1 16 64"}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-1}
+POLICY=${BENCH_POLICY:-1}
 GATEHOUSE_ENV=${BENCH_GATEHOUSE_ENV:-}
 BUILD=${BENCH_BUILD:-1}
 OUTPUT=${BENCH_OUTPUT:-$ROOT/bench/results/latest.md}
@@ -41,6 +49,7 @@ GATEHOUSE_PORT=$PORT_BASE
 ECHO_PORT=$((PORT_BASE + 1))
 NGINX_PORT=$((PORT_BASE + 2))
 GATEHOUSE_LOG_PORT=$((PORT_BASE + 3))
+GATEHOUSE_POLICY_PORT=$((PORT_BASE + 4))
 LOAD_CPU=${BENCH_LOAD_CPU:-0}
 SERVER_CPU=${BENCH_SERVER_CPU:-1}
 PIN=${BENCH_PIN:-auto}
@@ -187,11 +196,19 @@ wait_ready() {
 # target), /protected is not (`gatehouse+token`, `gatehouse+sa`); the echo server answers on both paths, so neither
 # route rewrites anything. The built-in user and the public client exist so that bench/oauth-token.py can get an
 # access token through the authorization code flow.
+#
+# write_gatehouse_config NAME PORT plain|policy. `plain` turns the audit log off, so that these targets measure what
+# they measured before it existed. `policy` keeps the audit defaults (on: arguments recorded with redaction, records
+# in the database, one log line each) and adds a realistic policy (docs/policy.md) that the bench user's echo call
+# satisfies: a top-level allow for the user's group, and on the protected route a deny of `admin_*` tools and a
+# group/tool deny like the demo's. Every rule is evaluated for the echo call: both denies miss, then the allow matches.
 write_gatehouse_config() {
-    mkdir -p "$WORK/$1"
-    cat >"$WORK/$1/gatehouse.yaml" <<EOF
-address: 127.0.0.1:$2
-data_dir: $WORK/$1/data
+    local name=$1 port=$2 kind=$3
+    mkdir -p "$WORK/$name"
+    {
+        cat <<EOF
+address: 127.0.0.1:$port
+data_dir: $WORK/$name/data
 idp:
   provider: builtin
   users:
@@ -215,6 +232,26 @@ routes:
     mcp:
       server: {}
 EOF
+        if [[ $kind == policy ]]; then
+            # The protected route's own rules, then the top-level policy (it applies to every protected route).
+            cat <<'EOF'
+    policy:
+      - deny:
+          or:
+            - mcp_tool: {starts_with: admin_}
+      - deny:
+          and:
+            - groups: {has: contractors}
+            - mcp_tool: {is: query}
+policy:
+  - allow:
+      and:
+        - groups: {has: bench}
+EOF
+        else
+            printf 'audit:\n  enabled: false\n'
+        fi
+    } >"$WORK/$name/gatehouse.yaml"
 }
 
 write_nginx_config() {
@@ -258,17 +295,22 @@ EOF
 }
 
 # One tools/call with curl, as wrk sends it (with the target's Authorization header when asked); prints the status.
-# The header goes through a file (curl -H @file), so that no token appears in a process list.
+# The header goes through a file (curl -H @file), so that no token appears in a process list. TOOL (default echo)
+# calls another tool by that name: the body and the Mcp-Name header change together.
 tools_call() {
-    local target=$1 with_credential=$2 headers=$WORK/verify-$1.headers
+    local target=$1 with_credential=$2 tool=${3:-echo} headers=$WORK/verify-$1.headers body=$BENCH_BODY_FILE
     : >"$headers"
     if [[ $with_credential == 1 && -n ${AUTHORIZATION[$target]:-} ]]; then
         printf 'Authorization: %s\n' "${AUTHORIZATION[$target]}" >"$headers"
     fi
+    if [[ $tool != echo ]]; then
+        body=$WORK/verify-$tool.json
+        sed "s/\"name\":\"echo\"/\"name\":\"$tool\"/" "$BENCH_BODY_FILE" >"$body"
+    fi
     curl -sS -o "$WORK/verify-$target.body" -w '%{http_code}' --max-time 10 -X POST "${URL[$target]}" \
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-        -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' -H "@$headers" \
-        --data-binary "@$BENCH_BODY_FILE" || die "$target: curl could not reach ${URL[$target]}"
+        -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H "Mcp-Name: $tool" -H "@$headers" \
+        --data-binary "@$body" || die "$target: curl could not reach ${URL[$target]}"
 }
 
 # Every target must answer 2xx with the echoed text, or nothing is measured; a target with a credential must also
@@ -286,6 +328,25 @@ verify() {
     refused=$(tools_call "$target" 0)
     [[ $refused == 401 ]] || die "$target: POST ${URL[$target]} without the token answered $refused, not 401"
     log "verified $target: $status with the token, echoed text present; $refused without it"
+}
+
+# The policy target must enforce its policy and write audit records, or it would measure a path that does neither:
+# a call of admin_echo is denied (JSON-RPC -32054), and `gatehouse audit` reads back both calls from the database.
+verify_policy() {
+    local target=gatehouse+policy config=$WORK/gatehouse-policy/gatehouse.yaml status records
+    status=$(tools_call "$target" 1 admin_echo)
+    [[ $status == 200 ]] && grep -qF '"code":-32054' "$WORK/verify-$target.body" ||
+        die "$target: a call of admin_echo answered $status, not the policy's denial:"$'\n'"$(head -c 2000 "$WORK/verify-$target.body")"
+    # The writer stores a batch within 200 ms of its first record.
+    for _ in $(seq 20); do
+        records=$(dotnet exec "$GATEHOUSE_DLL" audit --config "$config" --route echo-protected --json 2>/dev/null || true)
+        grep -q '"decision":"denied"' <<<"$records" && grep -q '"decision":"allowed"' <<<"$records" && break
+        sleep 0.5
+    done
+    grep -q '"target":"admin_echo".*"decision":"denied"' <<<"$records" && grep -q '"target":"echo","arguments":{"text":' <<<"$records" ||
+        die "$target: the audit log does not hold the allowed echo call and the denied admin_echo call:"$'\n'"$records"
+    grep -q 'Gatehouse.Audit\[6000\]' "$WORK/logs/gatehouse-policy.out" || die "$target: no audit log line was written"
+    log "verified $target: admin_echo denied by the policy; both calls in the audit table and the log"
 }
 
 # --- 4. load --------------------------------------------------------------------------------------------------------
@@ -350,7 +411,7 @@ if [[ $BUILD == 1 ]]; then
 fi
 [[ -f $GATEHOUSE_DLL && -f $ECHO_DLL ]] || die "Release binaries missing; run without BENCH_BUILD=0"
 
-for port in "$GATEHOUSE_PORT" "$ECHO_PORT" "$NGINX_PORT" "$GATEHOUSE_LOG_PORT"; do
+for port in "$GATEHOUSE_PORT" "$ECHO_PORT" "$NGINX_PORT" "$GATEHOUSE_LOG_PORT" "$GATEHOUSE_POLICY_PORT"; do
     port_in_use "$port" && die "port $port on 127.0.0.1 is in use; pick other ports with BENCH_PORT_BASE"
 done
 
@@ -365,8 +426,9 @@ BENCH_PASSWORD_HASH=$(dotnet exec "$GATEHOUSE_DLL" users hash-password <"$WORK/p
 # A Gatehouse without a console access log (the benchmark setting), and one with it (its default).
 read -r -a gatehouse_env <<<"$GATEHOUSE_ENV"
 mkdir -p "$WORK/logs"
-write_gatehouse_config gatehouse "$GATEHOUSE_PORT"
-write_gatehouse_config gatehouse-log "$GATEHOUSE_LOG_PORT"
+write_gatehouse_config gatehouse "$GATEHOUSE_PORT" plain
+write_gatehouse_config gatehouse-log "$GATEHOUSE_LOG_PORT" plain
+write_gatehouse_config gatehouse-policy "$GATEHOUSE_POLICY_PORT" policy
 write_nginx_config
 
 # The service-account token, created as docs/service-accounts.md shows: the command opens the gateway's storage
@@ -413,9 +475,31 @@ if [[ $ACCESS_LOG == 1 ]]; then
     SERVER[gatehouse+log]=gatehouse-log
 fi
 
+if [[ $POLICY == 1 ]]; then
+    # The same configuration as the first Gatehouse but for the policy and the audit log, whose defaults are on. Its
+    # log lines (category Gatehouse.Audit, Information) are part of auditing, so that category is at Information while
+    # the rest stays at Warning as in the first process (no access log); they go to a file like gatehouse+log's.
+    start gatehouse-policy env Logging__LogLevel__Default=Warning Logging__LogLevel__Gatehouse.Audit=Information "${gatehouse_env[@]}" \
+        dotnet exec "$GATEHOUSE_DLL" serve --config "$WORK/gatehouse-policy/gatehouse.yaml"
+    wait_ready gatehouse-policy "http://127.0.0.1:$GATEHOUSE_POLICY_PORT/healthz"
+    TARGETS+=(gatehouse+policy)
+    URL[gatehouse+policy]="http://127.0.0.1:$GATEHOUSE_POLICY_PORT/protected"
+    SERVER[gatehouse+policy]=gatehouse-policy
+    # Its own access token, by the same flow for the same user, client and route: a token is bound to the gateway that
+    # issued it (issuer, signing key), so the first Gatehouse's token is not valid here.
+    policy_token=$(python3 "$OAUTH_TOKEN_SCRIPT" --gateway "http://127.0.0.1:$GATEHOUSE_POLICY_PORT" \
+        --resource "${URL[gatehouse+policy]}" --client-id "$BENCH_CLIENT" --redirect-uri "$BENCH_REDIRECT_URI" \
+        --email "$BENCH_USER" --password-file "$WORK/password") \
+        || die "could not get an access token from the policy Gatehouse through the OAuth flow (bench/oauth-token.py)"
+    AUTHORIZATION[gatehouse+policy]="Bearer $policy_token"
+fi
+
 for target in "${TARGETS[@]}"; do
     verify "$target"
 done
+if [[ $POLICY == 1 ]]; then
+    verify_policy
+fi
 
 declare -A SETTLED=()
 for target in "${TARGETS[@]}"; do
@@ -450,6 +534,16 @@ for connections in $CONNECTIONS; do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# A check that the policy Gatehouse audited every request: its audit log lines against the requests wrk completed
+# (requests still in flight when a wrk run stopped are audited but not counted by wrk, so lines may exceed it).
+audit_summary=""
+if [[ $POLICY == 1 ]]; then
+    sleep 0.5   # the writer logs a batch within 200 ms of its first record
+    audit_lines=$(grep -c 'Gatehouse.Audit\[6000\]' "$WORK/logs/gatehouse-policy.out" || true)
+    policy_requests=$(awk '/^### / { on = ($2 == "gatehouse+policy" || $2 == "gatehouse+policy,") } on && /^BENCH / { sub(/.*requests=/, ""); n += $1 } END { print n + 0 }' "$WORK/wrk.txt")
+    audit_summary="Audit log lines by the end of the run: $audit_lines, for $policy_requests requests completed by wrk (settling, warm-up and rounds) and 2 sent by the check before."
+fi
+
 # --- report ---------------------------------------------------------------------------------------------------------
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
@@ -480,6 +574,10 @@ fi
     echo "- Machine load average (other processes included) before measuring $load_before, after $load_after"
     echo "- Gatehouse env: Logging__LogLevel__Default=Warning${GATEHOUSE_ENV:+ $GATEHOUSE_ENV}$([[ $ACCESS_LOG == 1 ]] && echo "; gatehouse+log is the same with Information, so its access log is on (written to a file)")"
     echo "- gatehouse+token and gatehouse+sa: the same Gatehouse process as gatehouse, on its protected route (/protected, the same upstream), with \`Authorization: Bearer\` an OAuth access token (${#access_token} characters, from the authorization code flow with PKCE in bench/oauth-token.py) or a service-account token; each answers 401 without it"
+    echo "- gatehouse, gatehouse+token, gatehouse+sa$([[ $ACCESS_LOG == 1 ]] && echo ", gatehouse+log"): \`audit: {enabled: false}\`"
+    if [[ $POLICY == 1 ]]; then
+        echo "- gatehouse+policy: a third Gatehouse process, configured as the first but for a policy (top-level allow for the user's group; on the route a deny of \`mcp_tool: {starts_with: admin_}\` and a deny of group contractors with tool query) and the audit log at its defaults (arguments recorded with redaction, records in SQLite, one log line each at Information, written to a file); the same protected route, with an access token from the same flow for the same user and client. $audit_summary"
+    fi
     echo "- proxy CPU and echo CPU: user + system CPU time of the process (nginx: master and worker) per request during the rounds"
     echo
     # Per target and concurrency: req/s over all rounds, the median round's p50 and p99, CPU over all rounds.
@@ -530,6 +628,25 @@ fi
                     per_request(ptk[c, x], req[c, x]) - per_request(ptk[c, "gatehouse"], req[c, "gatehouse"])
             }
             print ""
+            # What a policy and the audit log cost: the same protected route and kind of token, in another process.
+            if ("gatehouse+policy" in tseen) {
+                print "## Policy and audit cost"
+                print ""
+                print "gatehouse+policy (a policy and the audit log on) against gatehouse+token (no policy, audit off): the same"
+                print "protected route and kind of token. Target: at most 10 % more cost, in throughput and in proxy CPU per request."
+                print ""
+                print "| connections | req/s ÷ gatehouse+token | throughput cost | p50 − gatehouse+token (µs) | proxy CPU − gatehouse+token (µs/req) | proxy CPU ÷ gatehouse+token | verdict (≤ 10 %) |"
+                print "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+                for (i = 1; i <= nc; i++) {
+                    c = conns[i]; a = c SUBSEP "gatehouse+policy"; b = c SUBSEP "gatehouse+token"
+                    ratio = rps[a] / rps[b]; cost = (1 - ratio) * 100
+                    cpu_a = ptk[a] * 1e6 / hz / req[a]; cpu_b = ptk[b] * 1e6 / hz / req[b]
+                    cpu_cost = (cpu_a / cpu_b - 1) * 100
+                    printf "| %d | %.2f | %+.1f %% | %+d | %+.0f | %.2f | %s |\n", c, ratio, cost, p50[a] - p50[b], cpu_a - cpu_b, cpu_a / cpu_b,
+                        (cost <= 10 && cpu_cost <= 10 ? "met" : "**missed**")
+                }
+                print ""
+            }
             print "## Targets"
             print ""
             print "Throughput: Gatehouse ≥ 0.80 × nginx at every concurrency. Added median latency: Gatehouse p50 − direct p50 ≤ 0.200 ms,"

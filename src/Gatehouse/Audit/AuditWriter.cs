@@ -5,7 +5,7 @@ namespace Gatehouse.Audit;
 
 /// <summary>
 /// Drains <see cref="AuditQueue"/> into the <c>AuditRecords</c> table in batches: up to <see cref="MaxBatchSize"/>
-/// rows, or what arrived within <see cref="BatchWindow"/> of the first, in one <c>SaveChanges</c> (one transaction).
+/// rows, or what arrived within <see cref="BatchWindow"/> of the first, in one transaction (<see cref="AuditInsert"/>).
 /// A batch that fails is kept and retried with backoff until it is stored; meanwhile the queue is not drained, so it
 /// fills and the proxy's writes wait (back-pressure) instead of records being dropped. On shutdown the queue is
 /// closed and flushed; only if storage stays down past the host's shutdown timeout are the remaining records given
@@ -133,9 +133,7 @@ internal sealed partial class AuditWriter(
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
-                db.AuditRecords.AddRange(batch);
-                await db.SaveChangesAsync(abort);
+                await AuditInsert.InsertAsync(scope.ServiceProvider.GetRequiredService<GatehouseDbContext>(), batch, abort);
                 telemetry.AuditWritten.Add(batch.Count);
                 if (attempt > 0)
                 {
@@ -146,12 +144,7 @@ internal sealed partial class AuditWriter(
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
             {
-                // The failed transaction may have handed out ids; the next attempt lets the database give new ones.
-                foreach (var entry in batch)
-                {
-                    entry.Id = 0;
-                }
-
+                // The transaction was rolled back: the next attempt inserts the whole batch again.
                 var delay = s_retryDelays[Math.Min(attempt, s_retryDelays.Length - 1)];
                 LogStoreFailed(logger, batch.Count, attempt + 1, delay.TotalSeconds, ex.GetBaseException().Message);
                 await Task.Delay(delay, time, abort);

@@ -173,6 +173,7 @@ internal sealed class DirectDatabase : IAsyncDisposable
 internal sealed class CounterListener : IDisposable
 {
     private readonly MeterListener _listener = new();
+    private readonly List<long> _measurements = [];
     private long _total;
 
     public CounterListener(IServiceProvider services, string name)
@@ -185,11 +186,31 @@ internal sealed class CounterListener : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
+        _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            lock (_measurements)
+            {
+                _measurements.Add(value);
+            }
+
+            Interlocked.Add(ref _total, value);
+        });
         _listener.Start();
     }
 
     public long Total => Interlocked.Read(ref _total);
+
+    /// <summary>Every value recorded, in order (for <c>gatehouse.audit.written</c>: the size of each stored batch).</summary>
+    public List<long> Measurements
+    {
+        get
+        {
+            lock (_measurements)
+            {
+                return [.. _measurements];
+            }
+        }
+    }
 
     public void Dispose() => _listener.Dispose();
 }
