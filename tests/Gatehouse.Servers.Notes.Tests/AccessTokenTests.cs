@@ -132,7 +132,7 @@ public sealed class AccessTokenTests : IAsyncLifetime
         using var browser = _server.NewBrowser();
         await browser.SignInAsync("alice@example.com", NotesTestServer.AlicePassword);
 
-        using var response = await browser.PostFormAsync("/mcp", [new("x", "y")]);
+        using var response = await browser.PostMcpAsync(Ping);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }

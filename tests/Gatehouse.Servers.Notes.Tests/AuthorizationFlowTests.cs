@@ -231,10 +231,16 @@ public sealed class AuthorizationFlowTests : IAsyncLifetime
             url = string.Join('&', url.Split('&').Where(p => !p.StartsWith("code_challenge", StringComparison.Ordinal)));
         }
 
-        var response = await browser.AuthorizeAsync(url);
+        using var response = await browser.GetAsync(url);
 
-        Assert.Equal("invalid_request", response.Error);
-        Assert.Null(response.Code);
+        // OpenIddict checks the PKCE parameters before it has matched the redirect URI against the client's, so the
+        // error is shown to the user rather than redirected (OAuth 2.1 §4.1.2.1: never redirect to an unverified URI).
+        // Either way no code is issued.
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        Assert.Contains("invalid_request", body, StringComparison.Ordinal);
+        Assert.Contains("code_challenge", body, StringComparison.Ordinal);
     }
 
     [Theory]

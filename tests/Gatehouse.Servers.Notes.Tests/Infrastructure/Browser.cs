@@ -26,6 +26,14 @@ internal sealed partial class Browser : IDisposable
         return await _http.PostAsync(url, content, Ct);
     }
 
+    /// <summary>A JSON-RPC POST to the MCP endpoint with this browser's cookies and no bearer token.</summary>
+    public async Task<HttpResponseMessage> PostMcpAsync(string json)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        return await _http.SendAsync(request, Ct);
+    }
+
     /// <summary>Signs in with the form; the response is the redirect that follows a good password.</summary>
     public async Task<HttpResponseMessage> TrySignInAsync(string email, string password, string returnUrl = "/")
     {
