@@ -55,6 +55,11 @@ public sealed record NotesClient
     }
 }
 
+/// <summary>A note a user finds on the first start (<see cref="NotesServerOptions.SeedNotes"/>).</summary>
+/// <param name="Title">1 to 200 characters.</param>
+/// <param name="Text">At most 100,000 characters; plain text or Markdown.</param>
+public sealed record NotesSeedNote(string Title, string Text);
+
 /// <summary>
 /// Where the Notes MCP server keeps its data, where it listens, who can sign in and how clients register.
 /// </summary>
@@ -106,7 +111,13 @@ public sealed record NotesServerOptions
     /// </summary>
     public string? AutoApproveUser { get; init; }
 
-    /// <summary>How long an access token is valid.</summary>
+    /// <summary>
+    /// The notes each user gets at start-up while they have none, by email (compared without case). Null (the
+    /// default): built-in samples, a few for alice and bob and a welcome note for anyone else. An empty map: none.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<NotesSeedNote>>? SeedNotes { get; init; }
+
+    /// <summary>How long an access token is valid; tests of refresh set a few seconds.</summary>
     public TimeSpan AccessTokenLifetime { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>How long a grant can be refreshed after the user approved it; rotation does not extend it.</summary>
@@ -154,6 +165,7 @@ public sealed record NotesServerOptions
         }
 
         ValidateUsers();
+        ValidateSeedNotes();
         ValidateClients();
 
         if (AccessTokenLifetime <= TimeSpan.Zero)
@@ -253,6 +265,25 @@ public sealed record NotesServerOptions
         {
             throw Invalid(nameof(Users), $"has no user with a password, so nobody could sign in. Give users passwords, e.g. " +
                 $"{nameof(NotesServerOptions)}.{nameof(DemoUsers)}(\"alice-password\", \"bob-password\"), or set {nameof(AutoApproveUser)} for tests.");
+        }
+    }
+
+    private void ValidateSeedNotes()
+    {
+        foreach (var (email, notes) in SeedNotes ?? new Dictionary<string, IReadOnlyList<NotesSeedNote>>())
+        {
+            if (!Users.Any(u => string.Equals(u.Email, email, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw Invalid(nameof(SeedNotes), $"has notes for '{email}', who is not one of {nameof(Users)}. Add the user, or remove the entry.");
+            }
+
+            // The limits of create_note, so a seeded note is one the user could have written.
+            if (notes is null || notes.Any(n => n is null || n.Title?.Trim() is not { Length: > 0 and <= Storage.Note.MaxTitleLength } ||
+                (n.Text ?? "").Length > Storage.Note.MaxTextLength))
+            {
+                throw Invalid(nameof(SeedNotes), $"for '{email}' has a note that is null, whose title is not 1 to {Storage.Note.MaxTitleLength} " +
+                    $"characters, or whose text is longer than {Storage.Note.MaxTextLength}. Shorten it.");
+            }
         }
     }
 

@@ -158,6 +158,26 @@ public sealed class ToolTests : IAsyncLifetime
         Assert.Empty(Titles(await CallAsync(_alice, "search", new() { ["query"] = "sneaky" })));
     }
 
+    [Fact]
+    public async Task Search_SeedNotesOption_ThoseNotesInsteadOfTheSamplesAndOnlyOnce()
+    {
+        using var data = new TempDirectory();
+        var seeds = new Dictionary<string, IReadOnlyList<NotesSeedNote>>
+        {
+            ["ALICE@example.com"] = [new("Launch checklist", "Ship on Tuesday."), new("Retro", "What went well.")],
+        };
+        for (var start = 0; start < 2; start++)
+        {
+            // The second start finds alice's notes and adds nothing.
+            await using var server = await NotesTestServer.StartAsync(o => o with { SeedNotes = seeds }, data.Path);
+            await using var alice = await server.ConnectAsync((await server.TokensForAsync("alice@example.com")).AccessToken!);
+            await using var bob = await server.ConnectAsync((await server.TokensForAsync("bob@example.com")).AccessToken!);
+
+            Assert.Equal(["Retro", "Launch checklist"], Titles(await CallAsync(alice, "search", new() { ["query"] = "" })));
+            Assert.Empty(Titles(await CallAsync(bob, "search", new() { ["query"] = "" })));
+        }
+    }
+
     private static async Task<CallToolResult> CallAsync(McpClient client, string tool, Dictionary<string, object?> arguments)
     {
         var result = await client.CallToolAsync(tool, arguments, cancellationToken: Ct);

@@ -23,8 +23,10 @@ internal static class DiscoveryMetadata
             }
 
             // Public clients (PKCE and no secret) are what most MCP clients are; OpenIddict lists only the secret methods.
+            // client_secret_basic comes first: some clients (the C# SDK's among them) take the first method listed,
+            // and one that holds a secret must send it. RFC 8414 gives the order no meaning.
             context.Metadata[Metadata.TokenEndpointAuthMethodsSupported] = ImmutableArray.Create<string?>(
-                ClientAuthenticationMethods.None, ClientAuthenticationMethods.ClientSecretBasic, ClientAuthenticationMethods.ClientSecretPost);
+                ClientAuthenticationMethods.ClientSecretBasic, ClientAuthenticationMethods.ClientSecretPost, ClientAuthenticationMethods.None);
             return ValueTask.CompletedTask;
         }
     }

@@ -44,9 +44,9 @@ internal sealed class NoteStore(NotesDbContext db, TimeProvider time)
     }
 
     /// <summary>Gives an owner who has no notes yet the given ones (the demo users' first start).</summary>
-    public async Task<int> SeedAsync(string owner, IReadOnlyList<(string Title, string Text)> notes, CancellationToken cancellationToken)
+    public async Task<int> SeedAsync(string owner, IReadOnlyList<NotesSeedNote> notes, CancellationToken cancellationToken)
     {
-        if (await db.Notes.AnyAsync(n => n.Owner == owner, cancellationToken))
+        if (notes.Count == 0 || await db.Notes.AnyAsync(n => n.Owner == owner, cancellationToken))
         {
             return 0;
         }
@@ -55,7 +55,7 @@ internal sealed class NoteStore(NotesDbContext db, TimeProvider time)
         var now = time.GetUtcNow();
         for (var i = 0; i < notes.Count; i++)
         {
-            db.Notes.Add(new Note { Id = NewId(), Owner = owner, Title = notes[i].Title, Text = notes[i].Text, CreatedAt = now.AddMinutes(i - notes.Count) });
+            db.Notes.Add(new Note { Id = NewId(), Owner = owner, Title = notes[i].Title.Trim(), Text = notes[i].Text ?? "", CreatedAt = now.AddMinutes(i - notes.Count) });
         }
 
         await db.SaveChangesAsync(cancellationToken);

@@ -101,7 +101,9 @@ internal sealed class NotesKeys : IDisposable
     {
         _signing = ECDsa.Create();
         _signing.ImportPkcs8PrivateKey(signingPkcs8, out _);
-        SigningKey = new ECDsaSecurityKey(_signing);
+        // A factory of its own: the shared default caches signature providers by key id and thumbprint, so a second
+        // server on the same data directory in this process would be handed a provider whose ECDsa this one disposed.
+        SigningKey = new ECDsaSecurityKey(_signing) { CryptoProviderFactory = new CryptoProviderFactory() };
         SigningKey.KeyId = Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromECDsaSecurityKey(SigningKey).ComputeJwkThumbprint());
         EncryptionKey = new SymmetricSecurityKey(encryptionKey) { KeyId = "notes-token-encryption" };
     }

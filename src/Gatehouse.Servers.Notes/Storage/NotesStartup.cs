@@ -21,7 +21,11 @@ internal sealed class NotesStartup(IServiceScopeFactory scopes, NotesServerOptio
         var notes = scope.ServiceProvider.GetRequiredService<NoteStore>();
         foreach (var user in users.All)
         {
-            if (await notes.SeedAsync(user.Subject, SeedNotes.For(user.Email), cancellationToken) is > 0 and var count)
+            // Emails compare without case, whatever comparer the caller's dictionary has.
+            var seeds = options.SeedNotes is null
+                ? SampleNotes.For(user.Email)
+                : options.SeedNotes.FirstOrDefault(s => string.Equals(s.Key, user.Email, StringComparison.OrdinalIgnoreCase)).Value ?? [];
+            if (await notes.SeedAsync(user.Subject, seeds, cancellationToken) is > 0 and var count)
             {
                 Log.SeededNotes(logger, count, user.Email);
             }
