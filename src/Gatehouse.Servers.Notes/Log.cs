@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(7210, LogLevel.Information, "OAuth client {ClientId} {Action}")]
     public static partial void ClientChanged(ILogger logger, string clientId, string action);
 
+    [LoggerMessage(7217, LogLevel.Warning, "Refused the client metadata document of {ClientId}: {Problem}")]
+    public static partial void ClientMetadataRefused(ILogger logger, string clientId, string problem);
+
     [LoggerMessage(7211, LogLevel.Information, "{Email} signed in")]
     public static partial void SignedIn(ILogger logger, string email);
 

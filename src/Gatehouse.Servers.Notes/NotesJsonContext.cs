@@ -9,6 +9,7 @@ namespace Gatehouse.Servers.Notes;
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(bool))]
 [JsonSerializable(typeof(ClientMetadata))]
+[JsonSerializable(typeof(ClientMetadataDocument))]
 [JsonSerializable(typeof(ClientRegistration))]
 [JsonSerializable(typeof(OAuthError))]
 [JsonSerializable(typeof(ResourceMetadata))]

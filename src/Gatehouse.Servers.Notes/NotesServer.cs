@@ -68,6 +68,7 @@ public static class NotesServer
         services.AddHttpContextAccessor();
         services.AddDbContext<NotesDbContext>(database.Configure);
         services.AddScoped<NoteStore>();
+        services.AddSingleton<ClientMetadataFetcher>();
         services.AddHostedService<NotesStartup>();
 
         // The sign-in cookie and the antiforgery tokens are protected with keys kept in notes.db.
@@ -206,6 +207,8 @@ public static class NotesServer
         // middleware, before any endpoint, so CORS is applied by path rather than per endpoint.
         app.UseWhen(context => IsPublicApi(context.Request.Path, options), branch => branch.UseCors(PublicCorsPolicy));
         app.UseRateLimiter();
+        // Before authentication: OpenIddict reads the authorization request there and must find the client stored.
+        app.UseMiddleware<ClientMetadataDocuments>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseWhen(

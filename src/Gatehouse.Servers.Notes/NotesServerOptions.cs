@@ -105,6 +105,13 @@ public sealed record NotesServerOptions
     public bool DynamicClientRegistration { get; init; } = true;
 
     /// <summary>
+    /// Whether a client may use the URL of its Client ID Metadata Document as its client id (MCP authorization
+    /// 2025-11-25; on by default): the server then fetches that https URL during authorization. Without
+    /// <see cref="PublicUrl"/>, http URLs on a loopback host are taken too, for clients and gateways on this machine.
+    /// </summary>
+    public bool ClientIdMetadataDocuments { get; init; } = true;
+
+    /// <summary>
     /// For tests and headless probes only: the email of a user whom <c>/authorize</c> signs in and who consents at
     /// once, so an authorization request is answered by an immediate redirect with <c>code</c>, <c>state</c> and
     /// <c>iss</c>. Null (the default): users sign in and consent through the pages.
@@ -301,6 +308,11 @@ public sealed record NotesServerOptions
             if (client.ClientId.StartsWith(ClientStore.DynamicPrefix, StringComparison.Ordinal))
             {
                 throw Invalid(nameof(Clients), $"[{i}] has client id '{client.ClientId}', which starts with '{ClientStore.DynamicPrefix}', the prefix of dynamically registered clients. Choose another id.");
+            }
+
+            if (client.ClientId.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || client.ClientId.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            {
+                throw Invalid(nameof(Clients), $"[{i}] has client id '{client.ClientId}', a URL: URLs are the client ids of Client ID Metadata Documents. Choose an id such as \"gatehouse\".");
             }
 
             if (!ids.Add(client.ClientId))

@@ -31,6 +31,7 @@ public sealed class OptionsTests
         { "Clients", s_valid with { Clients = [new NotesClient { ClientId = "gatehouse", RedirectUris = ["http://gatehouse.example.com/cb"] }] } },
         { "Clients", s_valid with { Clients = [new NotesClient { ClientId = "gatehouse", RedirectUris = ["javascript:alert(1)"] }] } },
         { "Clients", s_valid with { Clients = [new NotesClient { ClientId = "dcr_mine", RedirectUris = ["https://a.example.com/cb"] }] } },
+        { "Clients", s_valid with { Clients = [new NotesClient { ClientId = "https://a.example.com/client.json", RedirectUris = ["https://a.example.com/cb"] }] } },
         { "SeedNotes", s_valid with { SeedNotes = new Dictionary<string, IReadOnlyList<NotesSeedNote>> { ["carol@example.com"] = [new("t", "x")] } } },
         { "SeedNotes", s_valid with { SeedNotes = new Dictionary<string, IReadOnlyList<NotesSeedNote>> { ["alice@example.com"] = [new(" ", "x")] } } },
         { "SeedNotes", s_valid with { SeedNotes = new Dictionary<string, IReadOnlyList<NotesSeedNote>> { ["alice@example.com"] = [new("t", new string('x', 100_001))] } } },

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 using OpenIddict.Core;
 using OpenIddict.EntityFrameworkCore.Models;
@@ -77,6 +78,34 @@ internal sealed class ClientStore(IOpenIddictApplicationManager applications, IL
         await applications.CreateAsync(descriptor, cancellationToken);
         Log.ClientChanged(logger, clientId, "registered dynamically");
         return (clientId, secret);
+    }
+
+    /// <summary>
+    /// Creates or updates the application of a client ID Metadata Document, from the document just fetched: the
+    /// document is the client's registration, so its redirect URIs and name replace the stored ones.
+    /// </summary>
+    public async Task SaveMetadataClientAsync(string clientId, ClientMetadataDocument document, CancellationToken cancellationToken)
+    {
+        // The host goes with the name: the document's author chooses client_name, not the host it is served from.
+        var host = new Uri(clientId).Authority;
+        var name = document.ClientName?.Trim() is { Length: > 0 and <= 100 } given ? $"{given} ({host})" : host;
+        var descriptor = Describe(clientId, name, document.RedirectUris!.Select(u => u!), confidential: false);
+        if (await applications.FindByClientIdAsync(clientId, cancellationToken) is not { } existing)
+        {
+            try
+            {
+                await applications.CreateAsync(descriptor, cancellationToken);
+                Log.ClientChanged(logger, clientId, "registered from its metadata document");
+            }
+            catch (Exception ex) when (ex is DbUpdateException or OpenIddictExceptions.ConcurrencyException)
+            {
+                // Two authorization requests of the same new client at once: the other one stored it.
+            }
+
+            return;
+        }
+
+        await applications.UpdateAsync(existing, descriptor, cancellationToken);
     }
 
     private static OpenIddictApplicationDescriptor Describe(string clientId, string name, IEnumerable<string> redirectUris, bool confidential)

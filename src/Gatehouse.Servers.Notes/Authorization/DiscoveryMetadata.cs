@@ -22,6 +22,11 @@ internal static class DiscoveryMetadata
                 context.Metadata["registration_endpoint"] = urls.Origin(request) + AuthorizationServer.RegisterPath;
             }
 
+            if (options.ClientIdMetadataDocuments)
+            {
+                context.Metadata["client_id_metadata_document_supported"] = true;
+            }
+
             // Public clients (PKCE and no secret) are what most MCP clients are; OpenIddict lists only the secret methods.
             // client_secret_basic comes first: some clients (the C# SDK's among them) take the first method listed,
             // and one that holds a secret must send it. RFC 8414 gives the order no meaning.
