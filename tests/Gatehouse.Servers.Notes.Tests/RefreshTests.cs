@@ -85,13 +85,7 @@ public sealed class RefreshTests : IAsyncLifetime
 
     private async Task<(OAuthClient Client, TokenResponse Tokens)> TokensAsync()
     {
-        var client = await OAuthClient.RegisterAsync(_server);
-        using var browser = _server.NewBrowser();
-        await browser.SignInAsync("alice@example.com", NotesTestServer.AlicePassword);
-        var request = client.NewRequest();
-        var response = await browser.AuthorizeAsync(request.Url);
-        var tokens = await client.RedeemAsync(response.Code!, request.Verifier);
-        Assert.Equal(HttpStatusCode.OK, tokens.Status);
+        var (client, tokens) = await _server.AuthorizeNewClientAsync("alice@example.com");
         Assert.NotNull(tokens.RefreshToken);
         return (client, tokens);
     }

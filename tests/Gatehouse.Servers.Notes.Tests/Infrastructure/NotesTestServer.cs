@@ -66,7 +66,11 @@ internal sealed class NotesTestServer : IAsyncDisposable
     /// Tokens for <paramref name="email"/> through the whole flow, as a user and a new public client would do it:
     /// registration, sign-in, consent, code with PKCE, exchange.
     /// </summary>
-    public async Task<TokenResponse> TokensForAsync(string email, string scope = "notes:read notes:write")
+    public async Task<TokenResponse> TokensForAsync(string email, string scope = "notes:read notes:write") =>
+        (await AuthorizeNewClientAsync(email, scope)).Tokens;
+
+    /// <summary>As <see cref="TokensForAsync"/>, with the client, for tests that go on to refresh or revoke.</summary>
+    public async Task<(OAuthClient Client, TokenResponse Tokens)> AuthorizeNewClientAsync(string email, string scope = "notes:read notes:write")
     {
         var client = await OAuthClient.RegisterAsync(this);
         using var browser = NewBrowser();
@@ -75,7 +79,7 @@ internal sealed class NotesTestServer : IAsyncDisposable
         var response = await browser.AuthorizeAsync(request.Url);
         var tokens = await client.RedeemAsync(response.Code!, request.Verifier);
         Assert.True(tokens.AccessToken is not null, tokens.ToString());
-        return tokens;
+        return (client, tokens);
     }
 
     /// <summary>An MCP client (the C# SDK's) that sends <paramref name="accessToken"/> as a bearer token.</summary>
