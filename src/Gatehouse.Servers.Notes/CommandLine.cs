@@ -7,9 +7,10 @@ namespace Gatehouse.Servers.Notes;
 internal static class CommandLine
 {
     public const string Usage = """
-        usage: Gatehouse.Servers.Notes [--data-dir DIR] [--urls URL] [--public-url URL]
+        usage: Gatehouse.Servers.Notes [--data-dir DIR] [--urls URL] [--public-url URL] [--mcp-path PATH]
                                        [--user EMAIL=PASSWORD]... [--client CLIENT_ID=REDIRECT_URI]...
-                                       [--no-dcr] [--auto-approve EMAIL]
+                                       [--no-dcr] [--no-client-metadata-documents] [--auto-approve EMAIL]
+                                       [--access-token-lifetime SECONDS]
         """;
 
     /// <summary>
@@ -22,9 +23,10 @@ internal static class CommandLine
         out IReadOnlyList<(string Email, string Password)> demoPasswords,
         [NotNullWhen(false)] out string? error)
     {
-        string? dataDir = null, urls = null, autoApprove = null;
+        string? dataDir = null, urls = null, autoApprove = null, mcpPath = null;
         Uri? publicUrl = null;
-        var dcr = true;
+        TimeSpan? accessTokenLifetime = null;
+        bool dcr = true, metadataDocuments = true;
         var users = new List<NotesUser>();
         var clients = new List<NotesClient>();
         for (var i = 0; i < args.Count; i++)
@@ -50,8 +52,18 @@ internal static class CommandLine
                     clients.Add(new NotesClient { ClientId = clientId, RedirectUris = [redirectUri] });
                     i++;
                     break;
+                case "--mcp-path" when hasValue:
+                    mcpPath = args[++i];
+                    break;
+                case "--access-token-lifetime" when hasValue && int.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var seconds):
+                    accessTokenLifetime = TimeSpan.FromSeconds(seconds);
+                    i++;
+                    break;
                 case "--no-dcr":
                     dcr = false;
+                    break;
+                case "--no-client-metadata-documents":
+                    metadataDocuments = false;
                     break;
                 case "--auto-approve" when hasValue:
                     autoApprove = args[++i];
@@ -80,8 +92,19 @@ internal static class CommandLine
             Users = users,
             Clients = clients,
             DynamicClientRegistration = dcr,
+            ClientIdMetadataDocuments = metadataDocuments,
             AutoApproveUser = autoApprove,
         };
+        if (mcpPath is not null)
+        {
+            options = options with { McpPath = mcpPath };
+        }
+
+        if (accessTokenLifetime is { } lifetime)
+        {
+            options = options with { AccessTokenLifetime = lifetime };
+        }
+
         error = null;
         return true;
     }

@@ -148,7 +148,7 @@ public sealed record NotesServerOptions
 
     /// <summary>Paths the server serves itself, which the MCP endpoint must not take.</summary>
     private static readonly string[] s_reservedPaths =
-        ["/authorize", "/token", "/register", "/revoke", "/signin", "/notes", "/.well-known"];
+        ["/authorize", "/token", "/register", "/revoke", "/signin", "/.well-known"];
 
     /// <summary>Fails fast with a message that names the setting and the fix.</summary>
     internal void Validate()
@@ -169,6 +169,12 @@ public sealed record NotesServerOptions
         if (s_reservedPaths.Any(p => McpPath.Equals(p, StringComparison.OrdinalIgnoreCase) || McpPath.StartsWith(p + "/", StringComparison.OrdinalIgnoreCase)))
         {
             throw Invalid(nameof(McpPath), $"'{McpPath}' is a path the server uses itself ({string.Join(", ", s_reservedPaths)}). Use e.g. \"/mcp\".");
+        }
+
+        // The note pages are /notes/{id}; "/notes" itself may be the MCP endpoint, as behind a gateway route /notes.
+        if (McpPath.StartsWith("/notes/", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Invalid(nameof(McpPath), $"'{McpPath}' is below /notes/, where the server shows notes. Use e.g. \"/mcp\" or \"/notes\".");
         }
 
         ValidateUsers();

@@ -22,6 +22,7 @@ public sealed class OptionsTests
         { "McpPath", s_valid with { McpPath = "mcp" } },
         { "McpPath", s_valid with { McpPath = "/mcp/" } },
         { "McpPath", s_valid with { McpPath = "/authorize" } },
+        { "McpPath", s_valid with { McpPath = "/notes/mcp" } },
         { "Users", s_valid with { Users = [] } },
         { "Users", s_valid with { Users = [new("not-an-email", "pw")] } },
         { "Users", s_valid with { Users = [new("a@example.com", "pw"), new("A@example.com", "pw")] } },
@@ -77,7 +78,8 @@ public sealed class OptionsTests
     {
         Assert.True(CommandLine.TryParse(
             ["--data-dir", "/tmp/n", "--urls", "http://127.0.0.1:6000", "--public-url", "http://localhost:6000", "--user", "carol@example.com=pw=with=equals",
-             "--client", "my-ide=http://127.0.0.1/callback", "--no-dcr", "--auto-approve", "carol@example.com"],
+             "--client", "my-ide=http://127.0.0.1/callback", "--no-dcr", "--auto-approve", "carol@example.com", "--mcp-path", "/notes",
+             "--no-client-metadata-documents", "--access-token-lifetime", "30"],
             out var options, out var demoPasswords, out _));
 
         Assert.Equal("/tmp/n", options.DataDirectory);
@@ -90,6 +92,9 @@ public sealed class OptionsTests
         Assert.Null(client.ClientSecret);
         Assert.False(options.DynamicClientRegistration);
         Assert.Equal("carol@example.com", options.AutoApproveUser);
+        Assert.Equal("/notes", options.McpPath);
+        Assert.False(options.ClientIdMetadataDocuments);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.AccessTokenLifetime);
         Assert.Empty(demoPasswords);
     }
 
@@ -112,6 +117,7 @@ public sealed class OptionsTests
     [InlineData("--data-dir")]
     [InlineData("--user", "no-equals-sign")]
     [InlineData("--public-url", "not a url")]
+    [InlineData("--access-token-lifetime", "soon")]
     public void TryParse_UnknownOrIncompleteArgument_FailsWithUsage(params string[] args)
     {
         Assert.False(CommandLine.TryParse(args, out var options, out _, out var error));

@@ -60,6 +60,29 @@ public sealed class SdkOAuthTests
         Assert.Single(JsonSerializer.SerializeToElement(result.StructuredContent).GetProperty("results").EnumerateArray());
     }
 
+    [Fact]
+    public async Task SdkClient_McpPathNotes_ResourceIsThatPathAndNotePagesStillServed()
+    {
+        // As behind a gateway route with prefix /notes and no rewrite: the MCP endpoint is /notes, pages /notes/{id}.
+        await using var server = await NotesTestServer.StartAsync(o => o with { AutoApproveUser = "alice@example.com", McpPath = "/notes" });
+
+        await using var client = await ConnectAsync(server, new ClientOAuthOptions
+        {
+            RedirectUri = new Uri(RedirectUri),
+            AuthorizationCallbackHandler = (context, ct) => FollowAutoApprovalAsync(server, context.AuthorizationUri, ct),
+        });
+        var result = await client.CallToolAsync("search", new Dictionary<string, object?> { ["query"] = "ernst" }, cancellationToken: Ct);
+        var url = JsonSerializer.SerializeToElement(result.StructuredContent).GetProperty("results")[0].GetProperty("url").GetString()!;
+        using var page = await server.Http.GetAsync(url, Ct);
+        using var metadata = await server.Http.GetAsync("/.well-known/oauth-protected-resource/notes", Ct);
+
+        Assert.Equal(server.Origin + "/notes", server.McpUrl);
+        Assert.Equal(server.McpUrl, JsonDocument.Parse(await metadata.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("resource").GetString());
+        Assert.StartsWith(server.Origin + "/notes/", url, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.StartsWith("/signin", page.Headers.Location!.OriginalString, StringComparison.Ordinal);
+    }
+
     private static Task<McpClient> ConnectAsync(NotesTestServer server, ClientOAuthOptions oauth) =>
         McpClient.CreateAsync(
             new HttpClientTransport(new HttpClientTransportOptions

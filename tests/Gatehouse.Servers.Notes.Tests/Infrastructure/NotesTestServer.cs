@@ -19,10 +19,12 @@ internal sealed class NotesTestServer : IAsyncDisposable
     public const string BobPassword = "bob-battery-staple";
 
     private readonly TempDirectory? _ownedDirectory;
+    private readonly string _mcpPath;
 
-    private NotesTestServer(WebApplication app, TempDirectory? ownedDirectory)
+    private NotesTestServer(WebApplication app, TempDirectory? ownedDirectory, string mcpPath)
     {
         App = app;
+        _mcpPath = mcpPath;
         _ownedDirectory = ownedDirectory;
         Origin = new Uri(app.Urls.Single()).GetLeftPart(UriPartial.Authority);
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(Origin) };
@@ -35,7 +37,7 @@ internal sealed class NotesTestServer : IAsyncDisposable
 
     public string Issuer => Origin + "/";
 
-    public string McpUrl => Origin + "/mcp";
+    public string McpUrl => Origin + _mcpPath;
 
     /// <summary>A client of the server's APIs: no cookies, redirects not followed.</summary>
     public HttpClient Http { get; }
@@ -55,9 +57,10 @@ internal sealed class NotesTestServer : IAsyncDisposable
             Users = NotesServerOptions.DemoUsers(AlicePassword, BobPassword),
             RefreshTokenReuseLeeway = TimeSpan.Zero,
         };
-        var app = NotesServer.Build(configure?.Invoke(options) ?? options, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        options = configure?.Invoke(options) ?? options;
+        var app = NotesServer.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync(Ct);
-        return new NotesTestServer(app, owned);
+        return new NotesTestServer(app, owned, options.McpPath);
     }
 
     public Browser NewBrowser() => new(new Uri(Origin));
@@ -96,7 +99,7 @@ internal sealed class NotesTestServer : IAsyncDisposable
     /// <summary>A raw JSON-RPC POST to the MCP endpoint, as a client would send it.</summary>
     public async Task<HttpResponseMessage> PostMcpAsync(string json, string? accessToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, _mcpPath) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Accept.ParseAdd("application/json, text/event-stream");
         request.Headers.Add("MCP-Protocol-Version", "2025-11-25");
         if (accessToken is not null)
