@@ -139,6 +139,20 @@ public static class NotesServer
         return app;
     }
 
+    /// <summary>
+    /// The MCP endpoint of a started server, the URL clients and gateways connect to and the OAuth resource its tokens
+    /// are for: <see cref="NotesServerOptions.PublicUrl"/>, else the first bound address (the port the OS picked for
+    /// port 0), with <see cref="NotesServerOptions.McpPath"/>.
+    /// </summary>
+    public static Uri GetMcpUrl(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<NotesServerOptions>();
+        var origin = options.PublicUrl?.GetLeftPart(UriPartial.Authority) ?? app.Urls.FirstOrDefault()?.TrimEnd('/')
+            ?? throw new InvalidOperationException("The server has no address yet: call StartAsync first.");
+        return new Uri(origin + options.McpPath);
+    }
+
     private static void ConfigureLogging(ILoggingBuilder logging, Action<ILoggingBuilder>? configureLogging)
     {
         if (configureLogging is not null)

@@ -19,12 +19,10 @@ internal sealed class NotesTestServer : IAsyncDisposable
     public const string BobPassword = "bob-battery-staple";
 
     private readonly TempDirectory? _ownedDirectory;
-    private readonly string _mcpPath;
 
-    private NotesTestServer(WebApplication app, TempDirectory? ownedDirectory, string mcpPath)
+    private NotesTestServer(WebApplication app, TempDirectory? ownedDirectory)
     {
         App = app;
-        _mcpPath = mcpPath;
         _ownedDirectory = ownedDirectory;
         Origin = new Uri(app.Urls.Single()).GetLeftPart(UriPartial.Authority);
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(Origin) };
@@ -37,7 +35,7 @@ internal sealed class NotesTestServer : IAsyncDisposable
 
     public string Issuer => Origin + "/";
 
-    public string McpUrl => Origin + _mcpPath;
+    public string McpUrl => NotesServer.GetMcpUrl(App).ToString();
 
     /// <summary>A client of the server's APIs: no cookies, redirects not followed.</summary>
     public HttpClient Http { get; }
@@ -60,7 +58,7 @@ internal sealed class NotesTestServer : IAsyncDisposable
         options = configure?.Invoke(options) ?? options;
         var app = NotesServer.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync(Ct);
-        return new NotesTestServer(app, owned, options.McpPath);
+        return new NotesTestServer(app, owned);
     }
 
     public Browser NewBrowser() => new(new Uri(Origin));
@@ -99,7 +97,7 @@ internal sealed class NotesTestServer : IAsyncDisposable
     /// <summary>A raw JSON-RPC POST to the MCP endpoint, as a client would send it.</summary>
     public async Task<HttpResponseMessage> PostMcpAsync(string json, string? accessToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, _mcpPath) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, McpUrl) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Accept.ParseAdd("application/json, text/event-stream");
         request.Headers.Add("MCP-Protocol-Version", "2025-11-25");
         if (accessToken is not null)
