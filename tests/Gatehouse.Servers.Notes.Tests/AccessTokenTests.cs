@@ -111,6 +111,25 @@ public sealed class AccessTokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Mcp_ServerRestartedOnTheSameData_TokenStillAccepted()
+    {
+        // The signing key is kept in notes.db, not ephemeral. A fixed public URL keeps issuer and audience the same
+        // although port 0 gives each start another port.
+        using var data = new TempDirectory();
+        static NotesServerOptions Fixed(NotesServerOptions o) => o with { PublicUrl = new Uri("http://localhost:5999") };
+        string token;
+        await using (var first = await NotesTestServer.StartAsync(Fixed, data.Path))
+        {
+            token = (await first.TokensForAsync("alice@example.com")).AccessToken!;
+        }
+
+        await using var second = await NotesTestServer.StartAsync(Fixed, data.Path);
+        using var response = await second.PostMcpAsync(Ping, token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public async Task Mcp_TokenRevoked_RefusedAtOnce()
     {
         var tokens = await _server.TokensForAsync("bob@example.com");

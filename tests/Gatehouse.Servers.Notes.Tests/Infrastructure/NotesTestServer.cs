@@ -94,10 +94,13 @@ internal sealed class NotesTestServer : IAsyncDisposable
             }),
             cancellationToken: Ct);
 
-    /// <summary>A raw JSON-RPC POST to the MCP endpoint, as a client would send it.</summary>
+    /// <summary>
+    /// A raw JSON-RPC POST to the MCP endpoint, as a client would send it: to the bound address, as a proxy that
+    /// serves the public URL would.
+    /// </summary>
     public async Task<HttpResponseMessage> PostMcpAsync(string json, string? accessToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, McpUrl) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(McpUrl).AbsolutePath) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Accept.ParseAdd("application/json, text/event-stream");
         request.Headers.Add("MCP-Protocol-Version", "2025-11-25");
         if (accessToken is not null)
