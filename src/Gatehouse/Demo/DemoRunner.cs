@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Gatehouse.Cli;
 using Gatehouse.Hosting;
 using Gatehouse.Servers.Northwind;
+using Gatehouse.Servers.Notes;
 
 namespace Gatehouse.Demo;
 
@@ -14,6 +15,7 @@ namespace Gatehouse.Demo;
 internal static class DemoRunner
 {
     public const string NorthwindPath = "/northwind";
+    public const string NotesPath = "/notes";
 
     public static string DefaultDataDirectory =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "gatehouse", "demo");
@@ -33,8 +35,21 @@ internal static class DemoRunner
 
         var firstRun = await EnsureDemoUsersAsync(dataDirectory, cancellationToken);
 
+        // Notes has OAuth of its own (its own users: alice and bob again, with the same passwords), so it shows
+        // Gatehouse discovering an upstream's authorization server and connecting each user to it.
+        var passwords = await ReadDemoPasswordsAsync(dataDirectory, cancellationToken);
+        await using var notes = NotesServer.Build(new NotesServerOptions
+        {
+            DataDirectory = Path.Combine(dataDirectory, "notes"),
+            Urls = "http://127.0.0.1:0",
+            McpPath = NotesPath,
+            Users = NotesServerOptions.DemoUsers(passwords[0], passwords[1]),
+        });
+        await notes.StartAsync(cancellationToken);
+        var notesUrl = NotesServer.GetMcpUrl(notes);
+
         var configPath = Path.Combine(dataDirectory, "gatehouse.yaml");
-        await File.WriteAllTextAsync(configPath, ConfigYaml(port, northwindUrl, Path.GetFullPath(dataDirectory)), cancellationToken);
+        await File.WriteAllTextAsync(configPath, ConfigYaml(port, northwindUrl, notesUrl, Path.GetFullPath(dataDirectory)), cancellationToken);
 
         await using var gateway = GatewayHost.Build(new GatewayHostOptions { ConfigPath = configPath });
         try
@@ -50,12 +65,15 @@ internal static class DemoRunner
         var address = new Uri(gateway.Urls.First());
         var baseUrl = $"http://127.0.0.1:{address.Port.ToString(CultureInfo.InvariantCulture)}";
         var northwindMcp = baseUrl + NorthwindPath;
+        var notesMcp = baseUrl + NotesPath;
         var createToken = $"service-account create --config {ShellQuote(configPath)} --user alice@example.com --groups sales";
         const string Inspector = "npx -y @modelcontextprotocol/inspector@2.12.0 --cli";
         await output.WriteLineAsync($"""
             Gatehouse is ready at {baseUrl}
 
               Northwind MCP server:  {northwindMcp} (protected: sign in as alice or bob, or send a service-account token)
+              Notes MCP server:      {notesMcp} (has its own OAuth: connect it once, as the same alice or bob)
+              Your servers:          {baseUrl}/.gatehouse/routes (connect and disconnect; your connected apps)
               Sign in:               {baseUrl}/.gatehouse/sign_in
               Health:                {baseUrl}/healthz
               Configuration:         {configPath} (edit it: changes apply live)
@@ -129,13 +147,24 @@ internal static class DemoRunner
         return passwords;
     }
 
+    /// <summary>alice's and bob's passwords, from the file <see cref="EnsureDemoUsersAsync"/> wrote.</summary>
+    private static async Task<string[]> ReadDemoPasswordsAsync(string dataDirectory, CancellationToken cancellationToken)
+    {
+        var lines = await File.ReadAllLinesAsync(Path.Combine(dataDirectory, PasswordsFileName), cancellationToken);
+        var byEmail = lines.Where(l => !l.StartsWith('#') && l.Contains(' ', StringComparison.Ordinal))
+            .Select(l => l.Split(' ', 2)).ToDictionary(p => p[0], p => p[1], StringComparer.OrdinalIgnoreCase);
+        return [.. s_demoUsers.Select(u => byEmail.TryGetValue(u.Email, out var password)
+            ? password
+            : throw new InvalidOperationException($"{PasswordsFileName} has no password for {u.Email}; delete it and {UsersFileName} to start afresh."))];
+    }
+
     /// <summary>The path as one POSIX shell word, so the printed commands can be pasted as they are.</summary>
     internal static string ShellQuote(string text) =>
         text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+=:,@%".Contains(c, StringComparison.Ordinal))
             ? text
             : "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private static string ConfigYaml(int port, Uri northwind, string dataDirectory) => $"""
+    private static string ConfigYaml(int port, Uri northwind, Uri notes, string dataDirectory) => $"""
         # Written by `gatehouse demo` at every start; see docs/configuration.md for every key.
         address: 127.0.0.1:{port}
         # The gateway's database (gatehouse.db: keys, and later sessions and clients) lives beside this file.
@@ -172,5 +201,14 @@ internal static class DemoRunner
                   and:
                     - groups: {"{has: engineering}"}
                     - mcp_tool: {"{is: query}"}
+          - name: notes
+            description: Personal notes (an MCP server with its own OAuth; each user connects it once)
+            from: http://127.0.0.1
+            prefix: {NotesPath}
+            to: {notes.GetLeftPart(UriPartial.Authority)}
+            # No upstream_oauth2: Gatehouse discovers Notes' authorization server from its 401 (RFC 9728, RFC 8414),
+            # identifies itself with its Client ID Metadata Document, and keeps each user's Notes token encrypted.
+            mcp:
+              server: {"{}"}
         """;
 }
