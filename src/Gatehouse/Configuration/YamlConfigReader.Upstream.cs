@@ -180,7 +180,7 @@ internal sealed partial class YamlConfigReader
     }
 
     /// <summary>Upstream OAuth needs a user to hold the token, and owns the upstream's Authorization header.</summary>
-    private void CheckUpstreamOAuth(McpServerConfig? server, bool isPublic, IReadOnlyDictionary<string, string> setHeaders, Dictionary<string, YamlNode> keys, YamlNode routeNode, string at)
+    private void CheckUpstreamOAuth(McpServerConfig? server, bool isPublic, System.Collections.Frozen.FrozenDictionary<string, string> setHeaders, Dictionary<string, YamlNode> keys, YamlNode routeNode, string at)
     {
         if (server is null || (server.UpstreamOAuth2 is null && server.AuthorizationServerUrl is null))
         {

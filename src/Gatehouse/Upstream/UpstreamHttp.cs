@@ -17,6 +17,12 @@ internal sealed record OutboundPolicy(IReadOnlyList<string> TrustedHosts, IReadO
     public bool AllowsPrivate(string host) =>
         TrustedHosts.Any(h => string.Equals(h, host, StringComparison.OrdinalIgnoreCase)) || HostAllowlist.Contains(AllowedDomains, host);
 
+    /// <summary>
+    /// Whether Gatehouse may contact the host at all: with a non-empty <c>mcp_allowed_as_metadata_domains</c>, only
+    /// listed hosts and the route's own; without one, any host (public addresses only, as the connect step checks).
+    /// </summary>
+    public bool Permits(string host) => AllowedDomains.Count == 0 || AllowsPrivate(host);
+
     /// <summary>A route's policy: its <c>to</c> hosts plus the configured allowlist.</summary>
     public static OutboundPolicy For(GatewayRoute route, GatewayConfig config) =>
         new([.. route.To.Select(u => u.Host)], config.McpAllowedAsMetadataDomains);
@@ -101,6 +107,12 @@ internal sealed class UpstreamHttp : IDisposable
     public async Task<HttpResponseMessage> SendHeadersAsync(HttpRequestMessage request, OutboundPolicy policy, string what, CancellationToken cancellationToken)
     {
         CheckScheme(request.RequestUri!, policy, what);
+        if (!policy.Permits(request.RequestUri!.Host))
+        {
+            throw new UpstreamOAuthException(UpstreamFailure.Refused,
+                $"{what} {request.RequestUri.GetLeftPart(UriPartial.Authority)} is not in mcp_allowed_as_metadata_domains; add its host there if it is trusted");
+        }
+
         request.Options.Set(s_policyKey, policy);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(Timeout);

@@ -135,17 +135,43 @@ internal sealed record StoredTokenSet
     public string TokenType { get; init; } = "Bearer";
 }
 
-/// <summary>What a pending upstream authorization needs at its callback, protected with Data Protection.</summary>
+/// <summary>
+/// What a pending upstream authorization needs at its callback. It travels as the <c>state</c> parameter itself,
+/// protected (encrypted and authenticated) and time-limited with Data Protection, so any replica can finish it and
+/// nothing is stored for abandoned attempts.
+/// </summary>
 internal sealed record PendingAuthorizationPayload
 {
+    [JsonPropertyName("sub")]
+    public required string Subject { get; init; }
+
+    [JsonPropertyName("route")]
+    public required string RouteId { get; init; }
+
+    [JsonPropertyName("resource_key")]
+    public required string ResourceKey { get; init; }
+
+    [JsonPropertyName("resource")]
+    public string? Resource { get; init; }
+
+    [JsonPropertyName("issuer")]
+    public required string Issuer { get; init; }
+
+    /// <summary>RFC 9207 §2.4: the authorization server said it sends <c>iss</c>, so a response without it is refused.</summary>
+    [JsonPropertyName("iss_required")]
+    public bool IssRequired { get; init; }
+
+    [JsonPropertyName("token_endpoint")]
+    public required string TokenEndpoint { get; init; }
+
+    [JsonPropertyName("revocation_endpoint")]
+    public string? RevocationEndpoint { get; init; }
+
     [JsonPropertyName("code_verifier")]
     public required string CodeVerifier { get; init; }
 
     [JsonPropertyName("client_id")]
     public required string ClientId { get; init; }
-
-    [JsonPropertyName("client_secret")]
-    public string? ClientSecret { get; init; }
 
     [JsonPropertyName("client_kind")]
     public UpstreamClientKind ClientKind { get; init; }
@@ -161,6 +187,10 @@ internal sealed record PendingAuthorizationPayload
 
     [JsonPropertyName("scopes")]
     public IReadOnlyList<string> Scopes { get; init; } = [];
+
+    /// <summary>Random, so that two attempts never share a state value.</summary>
+    [JsonPropertyName("nonce")]
+    public required string Nonce { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
