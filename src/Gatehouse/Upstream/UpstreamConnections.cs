@@ -68,7 +68,9 @@ internal sealed partial class UpstreamConnections(
         var record = await FindAsync(subject, route.Route.Id, cancellationToken);
         if (record is null)
         {
-            return discovery.IsKnown(route.Route) ? new UpstreamStatus(true, false, null) : UpstreamStatus.NotNeeded;
+            return await discovery.NeedsOAuthAsync(route.Route, OutboundPolicy.For(route.Route, state.Current.Config), cancellationToken)
+                ? new UpstreamStatus(true, false, null)
+                : UpstreamStatus.NotNeeded;
         }
 
         return new UpstreamStatus(true, !record.Disconnected, record.Disconnected ? null : record.ExpiresAt);

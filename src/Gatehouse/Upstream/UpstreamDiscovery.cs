@@ -37,9 +37,51 @@ internal sealed class UpstreamDiscovery(UpstreamHttp http, TimeProvider time)
         return new Uri(to, path);
     }
 
-    /// <summary>Whether a route's upstream OAuth is known without a network call: configured, or discovered recently.</summary>
+    /// <summary>Routes seen to need upstream OAuth (their MCP server answered 401), for the life of the process.</summary>
+    private readonly ConcurrentDictionary<string, bool> _needsOAuth = new(StringComparer.Ordinal);
+
+    /// <summary>Routes whose MCP server answered without asking for OAuth, until when that is believed.</summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _noOAuthUntil = new(StringComparer.Ordinal);
+
+    /// <summary>Whether a route's upstream OAuth is known without a network call: configured, or seen.</summary>
     public bool IsKnown(GatewayRoute route) =>
-        route.McpServer?.UpstreamOAuth2 is not null || route.McpServer?.AuthorizationServerUrl is not null || Cached(route.Id) is not null;
+        route.McpServer?.UpstreamOAuth2 is not null || route.McpServer?.AuthorizationServerUrl is not null || _needsOAuth.ContainsKey(route.Id);
+
+    /// <summary>
+    /// Whether the route's MCP server wants its own OAuth token: configured, seen, or found out by asking it once
+    /// without a token (the answer is kept for a few minutes; an unreachable server counts as not asking).
+    /// </summary>
+    public async ValueTask<bool> NeedsOAuthAsync(GatewayRoute route, OutboundPolicy policy, CancellationToken cancellationToken)
+    {
+        if (IsKnown(route))
+        {
+            return true;
+        }
+
+        if (_noOAuthUntil.TryGetValue(route.Id, out var until) && until > time.GetUtcNow())
+        {
+            return false;
+        }
+
+        BearerChallenge? challenge;
+        try
+        {
+            challenge = await ChallengeAsync(UpstreamUrl(route), policy, cancellationToken);
+        }
+        catch (UpstreamOAuthException)
+        {
+            return false;
+        }
+
+        if (challenge is null)
+        {
+            _noOAuthUntil[route.Id] = time.GetUtcNow() + s_cacheFor;
+            return false;
+        }
+
+        _needsOAuth[route.Id] = true;
+        return true;
+    }
 
     public UpstreamAuthServer? Cached(string routeId) =>
         _cache.TryGetValue(routeId, out var entry) && entry.Until > time.GetUtcNow() ? entry.Server : null;
@@ -65,6 +107,8 @@ internal sealed class UpstreamDiscovery(UpstreamHttp http, TimeProvider time)
         if (server is not null)
         {
             _cache[route.Id] = (server, time.GetUtcNow() + s_cacheFor);
+            _needsOAuth[route.Id] = true;
+            _noOAuthUntil.TryRemove(route.Id, out _);
         }
 
         return server;
