@@ -76,7 +76,7 @@ public sealed class UpstreamConfigTests
 
     [Theory]
     [InlineData("mcp_upstream_token_refresh_skew: 2h", "mcp_upstream_token_refresh_skew")]
-    [InlineData("mcp_allowed_as_metadata_domains: 5", "mcp_allowed_as_metadata_domains")]
+    [InlineData("mcp_allowed_as_metadata_domains: {a: b}", "mcp_allowed_as_metadata_domains")]
     public void Read_BadTopLevelUpstreamKey_IsNamed(string line, string key)
     {
         var errors = Fails(line + "\n" + Route("        {}"));

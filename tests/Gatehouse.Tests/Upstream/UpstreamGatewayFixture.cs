@@ -124,6 +124,17 @@ internal sealed class UpstreamGatewayFixture : IAsyncDisposable
         return await Gateway.Client.SendAsync(request, Ct);
     }
 
+    /// <summary>The routes API's disconnect, as the app behind a client route calls it with its TE.</summary>
+    public async Task<HttpResponseMessage> DisconnectAsync(string te)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/.gatehouse/mcp/routes/disconnect")
+        {
+            Content = new StringContent($$"""{"routes":["{{McpUrl}}"]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", te);
+        return await Gateway.Client.SendAsync(request, Ct);
+    }
+
     public async Task<List<UpstreamToken>> VaultAsync()
     {
         using var scope = Gateway.Services.CreateScope();

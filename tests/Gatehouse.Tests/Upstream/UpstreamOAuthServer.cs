@@ -170,7 +170,7 @@ internal sealed class UpstreamOAuthServer : IAsyncDisposable
             {
                 ["client_id"] = id,
                 ["client_secret"] = secret,
-                ["redirect_uris"] = body.RootElement.GetProperty("redirect_uris"),
+                ["redirect_uris"] = body.RootElement.GetProperty("redirect_uris").EnumerateArray().Select(u => u.GetString()).ToArray(),
                 ["token_endpoint_auth_method"] = "client_secret_basic",
             }, statusCode: 201);
         });
@@ -217,6 +217,8 @@ internal sealed class UpstreamOAuthServer : IAsyncDisposable
 
             return Results.Json(new { error = "unsupported_grant_type" }, statusCode: 400);
         });
+
+        app.MapMcp("/mcp");
 
         app.MapPost("/revoke", async (HttpContext context) =>
         {
