@@ -309,7 +309,7 @@ internal sealed partial class UpstreamConnections(
                 return Outcome(read, route);
             }
 
-            if (await TryTakeLeaseAsync(record.Id, now, cancellationToken))
+            if (await TryTakeLeaseAsync(record, now, cancellationToken))
             {
                 return await RefreshAsync(record, route, key, cancellationToken);
             }
@@ -326,14 +326,19 @@ internal sealed partial class UpstreamConnections(
         }
     }
 
-    /// <summary>A conditional UPDATE: exactly one replica wins a free (or abandoned) lease.</summary>
-    private async Task<bool> TryTakeLeaseAsync(long id, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// A conditional UPDATE: exactly one replica wins a free (or abandoned) lease, and only on the version of the record
+    /// it read (<see cref="UpstreamToken.UpdatedAt"/>): a replica that read the record before another one's refresh
+    /// was saved must not refresh again with the refresh token that refresh may have used up.
+    /// </summary>
+    private async Task<bool> TryTakeLeaseAsync(UpstreamToken record, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
         var until = now + s_leaseFor;
+        var (id, version) = (record.Id, record.UpdatedAt);
         return await db.UpstreamTokens
-            .Where(t => t.Id == id && !t.Disconnected && (t.RefreshLeaseUntil == null || t.RefreshLeaseUntil < now))
+            .Where(t => t.Id == id && t.UpdatedAt == version && !t.Disconnected && (t.RefreshLeaseUntil == null || t.RefreshLeaseUntil < now))
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RefreshLeaseUntil, until), cancellationToken) == 1;
     }
 

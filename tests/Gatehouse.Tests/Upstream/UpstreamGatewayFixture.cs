@@ -19,10 +19,16 @@ internal sealed class UpstreamGatewayFixture : IAsyncDisposable
 {
     private static readonly string s_hash = UsersCommand.HashPassword(AuthorizationServerHost.Password);
 
-    private UpstreamGatewayFixture(UpstreamOAuthServer upstream, TestGateway gateway)
+    private readonly List<TestGateway> _replicas = [];
+    private readonly string _routes;
+    private readonly string _topLevel;
+
+    private UpstreamGatewayFixture(UpstreamOAuthServer upstream, TestGateway gateway, string routes, string topLevel)
     {
         Upstream = upstream;
         Gateway = gateway;
+        _routes = routes;
+        _topLevel = topLevel;
     }
 
     public UpstreamOAuthServer Upstream { get; }
@@ -39,7 +45,7 @@ internal sealed class UpstreamGatewayFixture : IAsyncDisposable
     public static async Task<UpstreamGatewayFixture> StartAsync(string serverYaml = "        {}", string metadataLayout = "path", string? extraTopLevel = null)
     {
         var upstream = await UpstreamOAuthServer.StartAsync(metadataLayout);
-        var gateway = await TestGateway.StartAsync($$"""
+        var routes = $$"""
               - name: app
                 from: http://127.0.0.1
                 prefix: /app
@@ -53,26 +59,41 @@ internal sealed class UpstreamGatewayFixture : IAsyncDisposable
                 mcp:
                   server:
             {{serverYaml.Replace("{ORIGIN}", upstream.Origin, StringComparison.Ordinal)}}
-            """, $$"""
+            """;
+        var topLevel = $$"""
             idp:
               provider: builtin
               users:
                 - {email: alice@example.com, name: Alice, groups: [sales], password_hash: {{s_hash}}}
             {{extraTopLevel}}
-            """);
-        return new UpstreamGatewayFixture(upstream, gateway);
+            """;
+        var gateway = await TestGateway.StartAsync(routes, topLevel);
+        return new UpstreamGatewayFixture(upstream, gateway, routes, topLevel);
+    }
+
+    /// <summary>Another gateway with the same configuration (and so the same storage, when it is named): a replica.</summary>
+    public async Task<TestGateway> StartReplicaAsync()
+    {
+        var replica = await TestGateway.StartAsync(_routes, _topLevel);
+        _replicas.Add(replica);
+        return replica;
     }
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var replica in _replicas)
+        {
+            await replica.DisposeAsync();
+        }
+
         await Gateway.DisposeAsync();
         await Upstream.DisposeAsync();
     }
 
     /// <summary>Signs alice in and returns her browser and the TE the app behind <c>/app</c> receives.</summary>
-    public async Task<(OAuthFlow Browser, string Te)> SignInAsync()
+    public async Task<(OAuthFlow Browser, string Te)> SignInAsync(TestGateway? gateway = null)
     {
-        var flow = new OAuthFlow(Gateway.BaseUri);
+        var flow = new OAuthFlow((gateway ?? Gateway).BaseUri);
         await flow.SignInAsync("alice@example.com", AuthorizationServerHost.Password);
         using var response = await flow.GetAsync("/app/");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -112,7 +133,7 @@ internal sealed class UpstreamGatewayFixture : IAsyncDisposable
         Assert.Equal(Origin + "/done", back);
     }
 
-    public async Task<HttpResponseMessage> InitializeAsync(string te)
+    public async Task<HttpResponseMessage> InitializeAsync(string te, TestGateway? gateway = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp")
         {
@@ -121,7 +142,7 @@ internal sealed class UpstreamGatewayFixture : IAsyncDisposable
         };
         request.Headers.Accept.ParseAdd("application/json, text/event-stream");
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", te);
-        return await Gateway.Client.SendAsync(request, Ct);
+        return await (gateway ?? Gateway).Client.SendAsync(request, Ct);
     }
 
     /// <summary>The routes API's disconnect, as the app behind a client route calls it with its TE.</summary>
