@@ -51,20 +51,8 @@ internal sealed class UpstreamHttp : IDisposable
 
     public UpstreamHttp()
     {
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = Timeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectCallback = (context, cancellationToken) =>
-            {
-                var policy = context.InitialRequestMessage.Options.TryGetValue(s_policyKey, out var p) ? p : OutboundPolicy.PublicOnly;
-                return OutboundAddressPolicy.ConnectAsync(context, policy.AllowsPrivate(context.DnsEndPoint.Host), cancellationToken);
-            },
-        };
+        var handler = OutboundAddressPolicy.CreateHandler(Timeout, context =>
+            (context.InitialRequestMessage.Options.TryGetValue(s_policyKey, out var policy) ? policy : OutboundPolicy.PublicOnly).AllowsPrivate(context.DnsEndPoint.Host));
         _client = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Gatehouse", "0.1"));
     }

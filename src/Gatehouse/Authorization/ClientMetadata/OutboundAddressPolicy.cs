@@ -79,6 +79,21 @@ internal static class OutboundAddressPolicy
         }
     }
 
+    /// <summary>
+    /// A handler for URLs someone else chose (a client's metadata document, an upstream's OAuth endpoints): no
+    /// redirects, cookies, proxy or decompression, and only the addresses <paramref name="allowPrivate"/> permits.
+    /// </summary>
+    public static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, Func<SocketsHttpConnectionContext, bool> allowPrivate) => new()
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectTimeout = connectTimeout,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        ConnectCallback = (context, cancellationToken) => ConnectAsync(context, allowPrivate(context), cancellationToken),
+    };
+
     /// <summary>The refusal behind a failed request, when that is why it failed.</summary>
     public static OutboundAddressRefusedException? FindRefusal(Exception? ex)
     {

@@ -27,16 +27,7 @@ internal sealed class SafeMetadataFetcher : IDisposable
     public SafeMetadataFetcher(GatewayState state)
     {
         _state = state;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = Timeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectCallback = (context, cancellationToken) => OutboundAddressPolicy.ConnectAsync(context, AllowPrivate, cancellationToken),
-        };
+        var handler = OutboundAddressPolicy.CreateHandler(Timeout, _ => AllowPrivate);
         handler.SslOptions.RemoteCertificateValidationCallback = ValidateCertificate;
         _client = new HttpClient(handler) { Timeout = Timeout };
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Gatehouse", "0.1"));
