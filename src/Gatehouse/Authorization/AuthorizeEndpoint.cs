@@ -136,7 +136,8 @@ internal static partial class AuthorizeEndpoint
                 continue;
             }
 
-            var status = await upstream.GetStatusAsync(user.Subject, compiled, context.RequestAborted);
+            // Only what is known (configured, or the upstream answered 401 before): no request to the MCP server here.
+            var status = await upstream.GetStatusAsync(user.Subject, compiled, context.RequestAborted, discover: false);
             if (!status.NeedsOAuth || status.Connected)
             {
                 continue;

@@ -58,7 +58,7 @@ internal sealed partial class UpstreamConnections(
 
     private sealed record CachedRead(UpstreamToken? Record, string? AccessToken, DateTimeOffset Until);
 
-    public async ValueTask<UpstreamStatus> GetStatusAsync(string subject, CompiledRoute route, CancellationToken cancellationToken)
+    public async ValueTask<UpstreamStatus> GetStatusAsync(string subject, CompiledRoute route, CancellationToken cancellationToken, bool discover = true)
     {
         if (!route.IsMcpServer || route.Route.AllowPublicUnauthenticatedAccess)
         {
@@ -68,7 +68,10 @@ internal sealed partial class UpstreamConnections(
         var record = await FindAsync(subject, route.Route.Id, cancellationToken);
         if (record is null)
         {
-            return await discovery.NeedsOAuthAsync(route.Route, OutboundPolicy.For(route.Route, state.Current.Config), cancellationToken)
+            var needs = discover
+                ? await discovery.NeedsOAuthAsync(route.Route, OutboundPolicy.For(route.Route, state.Current.Config), cancellationToken)
+                : discovery.IsKnown(route.Route);
+            return needs
                 ? new UpstreamStatus(true, false, null)
                 : UpstreamStatus.NotNeeded;
         }

@@ -47,9 +47,14 @@ internal sealed class UpstreamDiscovery(UpstreamHttp http, TimeProvider time)
     public bool IsKnown(GatewayRoute route) =>
         route.McpServer?.UpstreamOAuth2 is not null || route.McpServer?.AuthorizationServerUrl is not null || _needsOAuth.ContainsKey(route.Id);
 
+    private UpstreamAuthServer? Cached(string routeId) =>
+        _cache.TryGetValue(routeId, out var entry) && entry.Until > time.GetUtcNow() ? entry.Server : null;
+
     /// <summary>
-    /// Whether the route's MCP server wants its own OAuth token: configured, seen, or found out by asking it once
-    /// without a token (the answer is kept for a few minutes; an unreachable server counts as not asking).
+    /// Whether the route's MCP server wants its own OAuth token: configured, seen, or found out from its RFC 9728
+    /// metadata (path-inserted, then root). A GET of a well-known document has no side effects on the MCP server,
+    /// unlike an MCP request (which could open a session). The answer is kept for a few minutes; an unreachable
+    /// server counts as not asking.
     /// </summary>
     public async ValueTask<bool> NeedsOAuthAsync(GatewayRoute route, OutboundPolicy policy, CancellationToken cancellationToken)
     {
@@ -63,30 +68,25 @@ internal sealed class UpstreamDiscovery(UpstreamHttp http, TimeProvider time)
             return false;
         }
 
-        BearerChallenge? challenge;
         try
         {
-            challenge = await ChallengeAsync(UpstreamUrl(route), policy, cancellationToken);
+            foreach (var url in ResourceMetadataUrls(UpstreamUrl(route), hint: null))
+            {
+                if (await FetchAsync(url, policy, "The protected resource metadata at", UpstreamJsonContext.Default.ProtectedResourceDocument, cancellationToken) is { AuthorizationServers.Count: > 0 })
+                {
+                    _needsOAuth[route.Id] = true;
+                    return true;
+                }
+            }
         }
         catch (UpstreamOAuthException)
         {
             return false;
         }
 
-        if (challenge is null)
-        {
-            _noOAuthUntil[route.Id] = time.GetUtcNow() + s_cacheFor;
-            return false;
-        }
-
-        _needsOAuth[route.Id] = true;
-        return true;
+        _noOAuthUntil[route.Id] = time.GetUtcNow() + s_cacheFor;
+        return false;
     }
-
-    public UpstreamAuthServer? Cached(string routeId) =>
-        _cache.TryGetValue(routeId, out var entry) && entry.Until > time.GetUtcNow() ? entry.Server : null;
-
-    public void Forget(string routeId) => _cache.TryRemove(routeId, out _);
 
     /// <summary>
     /// The route's authorization server. <paramref name="challenge"/> is the upstream's 401 when there was one; without

@@ -20,10 +20,17 @@ public sealed class UpstreamChainingTests
             redirect_uris: [{Redirect}]
         """;
 
+    /// <summary>Seed 001's route: <c>upstream_oauth2</c> with a client registered at the provider.</summary>
+    private const string StaticClient = $"""
+                upstream_oauth2:
+                  client_id: {UpstreamOAuthServer.ClientId}
+                  client_secret: {UpstreamOAuthServer.ClientSecret}
+        """;
+
     [Fact]
     public async Task Authorize_UpstreamNotConnected_DetoursThroughUpstreamConsentThenIssuesTheCode()
     {
-        await using var fixture = await UpstreamGatewayFixture.StartAsync(extraTopLevel: Clients);
+        await using var fixture = await UpstreamGatewayFixture.StartAsync(StaticClient, extraTopLevel: Clients);
         var (browser, _) = await fixture.SignInAsync();
         using var __ = browser;
         var pkce = Pkce.Create();
@@ -61,7 +68,7 @@ public sealed class UpstreamChainingTests
     [Fact]
     public async Task Authorize_UpstreamConnectFails_ClientGetsAccessDenied()
     {
-        await using var fixture = await UpstreamGatewayFixture.StartAsync(extraTopLevel: Clients);
+        await using var fixture = await UpstreamGatewayFixture.StartAsync(StaticClient, extraTopLevel: Clients);
         fixture.Upstream.SendCorrectIss = false;
         var (browser, _) = await fixture.SignInAsync();
         using var __ = browser;
