@@ -10,6 +10,7 @@ var root = new RootCommand("Gatehouse: an identity-aware gateway for Model Conte
     UsersCommand.Create(),
     ServiceAccountCommand.Create(),
     AuditCommand.Create(),
+    ProbeCommand.Create(),
 };
 
 var parse = root.Parse(args);

@@ -31,7 +31,8 @@ internal static partial class AuthorizeEndpoint
 
     private static async Task<IResult> HandleAsync(
         HttpContext context, GatewayState state, ISessionUserAccessor sessions, SessionStore sessionStore, ConsentStore consents,
-        IOpenIddictApplicationManager applications, IAntiforgery antiforgery, TimeProvider time, ILogger<ConsentStore> logger)
+        IOpenIddictApplicationManager applications, IAntiforgery antiforgery, TimeProvider time, Upstream.IUpstreamConnections upstream,
+        ILogger<ConsentStore> logger)
     {
         // Errors OpenIddict could not send back to a verified redirect URI (unknown client, unregistered redirect
         // URI, missing PKCE) end here, shown to the user: redirecting them would make this an open redirector.
@@ -98,6 +99,11 @@ internal static partial class AuthorizeEndpoint
             return ConsentPage(context, antiforgery, state.Current, request, user, clientName, resources);
         }
 
+        if (await ConnectUpstreamFirstAsync(context, state.Current, request, user, resources, upstream) is { } detour)
+        {
+            return detour;
+        }
+
         var scopes = request.GetScopes().Intersect(AuthorizationServerExtensions.SupportedScopes, StringComparer.Ordinal)
             .Append(Scopes.OfflineAccess).Distinct(StringComparer.Ordinal).ToList();
         var principal = CreatePrincipal(user, scopes, resources);
@@ -110,6 +116,54 @@ internal static partial class AuthorizeEndpoint
 
         Log.CodeIssued(logger, user.Email, request.ClientId!, resources);
         return TypedResults.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Seed 001 steps 4-6: when a requested MCP server has its own OAuth and the user has not connected it, the browser
+    /// goes through the upstream's consent first and comes back to this very request, which then issues the code. A
+    /// failed connection (the callback adds <c>connect_error</c>) ends the request with <c>access_denied</c> rather
+    /// than sending the user round again.
+    /// </summary>
+    private static async Task<IResult?> ConnectUpstreamFirstAsync(
+        HttpContext context, GatewaySnapshot snapshot, OpenIddictRequest request, SessionUser user, List<string> resources, Upstream.IUpstreamConnections upstream)
+    {
+        foreach (var resource in resources)
+        {
+            var route = McpResources.RoutesOnHost(snapshot, context.Request.Host)
+                .FirstOrDefault(r => McpResources.ResourceUrl(context.Request, snapshot.Config, r) == resource);
+            if (route is null || !snapshot.Routes.TryGetValue(route.Id, out var compiled))
+            {
+                continue;
+            }
+
+            // Only what is known (configured, or the upstream answered 401 before): no request to the MCP server here.
+            var status = await upstream.GetStatusAsync(user.Subject, compiled, context.RequestAborted, discover: false);
+            if (!status.NeedsOAuth || status.Connected)
+            {
+                continue;
+            }
+
+            if (request.GetParameter("connect_error") is { } connectError)
+            {
+                return OAuthResults.Refuse(Errors.AccessDenied, $"Connecting {route.Name ?? route.Id} at its own authorization server failed ({connectError}).");
+            }
+
+            if (request.HasPromptValue(PromptValues.None))
+            {
+                return OAuthResults.Refuse(Errors.InteractionRequired, $"{route.Name ?? route.Id} must be connected at its own authorization server first.");
+            }
+
+            try
+            {
+                return TypedResults.Redirect((await upstream.BeginConnectAsync(context, user.Subject, compiled, AuthorizeUrl(request), context.RequestAborted)).AbsoluteUri);
+            }
+            catch (Upstream.UpstreamOAuthException ex)
+            {
+                return OAuthResults.Refuse(Errors.TemporarilyUnavailable, $"{route.Name ?? route.Id} cannot be connected at its own authorization server: {ex.Message}.");
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -69,14 +69,15 @@ internal sealed record ClientIdMetadataDocumentsConfig
     public string? TlsCustomCaFile { get; init; }
 
     /// <summary>Whether a document at this host may be used, by the allowlist alone.</summary>
-    public bool IsDomainAllowed(string host)
-    {
-        if (AllowedDomains.Count == 0)
-        {
-            return true;
-        }
+    public bool IsDomainAllowed(string host) => AllowedDomains.Count == 0 || HostAllowlist.Contains(AllowedDomains, host);
+}
 
-        foreach (var domain in AllowedDomains)
+/// <summary>Lists of host names as the configuration writes them: <c>example.com</c>, or <c>*.example.com</c> for its subdomains.</summary>
+internal static class HostAllowlist
+{
+    public static bool Contains(IReadOnlyList<string> domains, string host)
+    {
+        foreach (var domain in domains)
         {
             if (domain.StartsWith("*.", StringComparison.Ordinal)
                 ? host.EndsWith(domain[1..], StringComparison.OrdinalIgnoreCase) && host.Length > domain.Length - 1

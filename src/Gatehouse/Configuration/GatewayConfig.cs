@@ -51,6 +51,18 @@ internal sealed record GatewayConfig
     /// <summary>The audit log (<c>audit:</c>): on by default.</summary>
     public AuditConfig Audit { get; init; } = AuditConfig.Default;
 
+    /// <summary>
+    /// Hosts whose OAuth metadata, registration and token endpoints Gatehouse may reach for upstream OAuth even on a
+    /// private address (<c>mcp_allowed_as_metadata_domains</c>, Pomerium's key); a route's own <c>to</c> hosts are
+    /// allowed for that route without being listed. <c>*.example.com</c> names the subdomains.
+    /// </summary>
+    public IReadOnlyList<string> McpAllowedAsMetadataDomains { get; init; } = [];
+
+    /// <summary>How long before an upstream token (TI) expires it is refreshed (<c>mcp_upstream_token_refresh_skew</c>).</summary>
+    public TimeSpan UpstreamTokenRefreshSkew { get; init; } = DefaultUpstreamTokenRefreshSkew;
+
+    public static readonly TimeSpan DefaultUpstreamTokenRefreshSkew = TimeSpan.FromMinutes(1);
+
     public const string DefaultJwtAssertionHeader = "X-Gatehouse-Jwt-Assertion";
     public const string PomeriumJwtAssertionHeader = "X-Pomerium-Jwt-Assertion";
 
@@ -207,4 +219,15 @@ internal sealed record McpServerConfig
 
     /// <summary>Path of the MCP endpoint below the route, shown in listings.</summary>
     public string? Path { get; init; }
+
+    /// <summary>
+    /// A client registered at the upstream's authorization server (<c>upstream_oauth2</c>); null: what the upstream
+    /// needs is discovered from its 401 (docs/upstream-oauth.md).
+    /// </summary>
+    public UpstreamOAuth2Config? UpstreamOAuth2 { get; init; }
+
+    /// <summary>
+    /// The upstream's authorization server (issuer) when RFC 9728 discovery fails (<c>authorization_server_url</c>).
+    /// </summary>
+    public Uri? AuthorizationServerUrl { get; init; }
 }

@@ -21,7 +21,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         "address", "insecure_server", "certificate_file", "certificate_key_file", "metrics_address",
         "cors_allowed_origins", "routes", "policy", "data_dir", "databroker_storage_type", "databroker_storage_connection_string",
         "idp", "authorization_server", "clients", "mcp_allowed_client_id_domains", "jwt_assertion_header", "data_protection",
-        "audit",
+        "audit", "mcp_allowed_as_metadata_domains", "mcp_upstream_token_refresh_skew",
     ];
 
     private static readonly string[] s_routeKeys =
@@ -132,6 +132,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         var authorizationServer = ReadAuthorizationServer(keys);
         var jwtAssertionHeader = ReadJwtAssertionHeader(keys);
         var audit = ReadAudit(keys);
+        var (asMetadataDomains, refreshSkew) = ReadUpstreamTopLevel(keys);
 
         var routes = new List<GatewayRoute>();
         if (!keys.TryGetValue("routes", out var routesNode))
@@ -181,6 +182,8 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             Clients = clients,
             JwtAssertionHeader = jwtAssertionHeader,
             Audit = audit,
+            McpAllowedAsMetadataDomains = asMetadataDomains,
+            UpstreamTokenRefreshSkew = refreshSkew,
         };
     }
 
@@ -440,6 +443,7 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
             }
         }
 
+        CheckUpstreamOAuth(mcpServer, isPublic, setHeaders, keys, map, at);
         var name = OptionalString(keys, "name", at + ".name");
         if (_errors.Count > errorsBefore || from is null)
         {
@@ -523,14 +527,6 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         }
 
         var serverKeys = CheckKeys(serverMap, at + ".server.", s_mcpServerKeys);
-        foreach (var later in new[] { "upstream_oauth2", "authorization_server_url" })
-        {
-            if (serverKeys.TryGetValue(later, out var laterNode))
-            {
-                _errors.Add(Error($"{at}.server.{later}", laterNode, "upstream OAuth is not available in this version of Gatehouse; remove the key"));
-            }
-        }
-
         var max = McpServerConfig.DefaultMaxRequestBytes;
         if (serverKeys.TryGetValue("max_request_bytes", out var maxNode))
         {
@@ -538,7 +534,17 @@ internal sealed partial class YamlConfigReader(Func<string, string?> getEnvironm
         }
 
         var mcpPath = OptionalPath(serverKeys, "path", at + ".server.path");
-        return (RouteKind.McpServer, new McpServerConfig { MaxRequestBytes = max, Path = mcpPath });
+        var upstreamOAuth2 = serverKeys.TryGetValue("upstream_oauth2", out var oauthNode) ? ReadUpstreamOAuth2(oauthNode, at + ".server.upstream_oauth2") : null;
+        var authorizationServerUrl = serverKeys.TryGetValue("authorization_server_url", out var asNode)
+            ? ReadEndpointUrl(asNode, at + ".server.authorization_server_url", allowQuery: false)
+            : null;
+        return (RouteKind.McpServer, new McpServerConfig
+        {
+            MaxRequestBytes = max,
+            Path = mcpPath,
+            UpstreamOAuth2 = upstreamOAuth2,
+            AuthorizationServerUrl = authorizationServerUrl,
+        });
     }
 
     private void CheckDuplicateRoutes(List<GatewayRoute> routes, YamlSequenceNode sequence)

@@ -9,6 +9,7 @@ using Gatehouse.ResourceServer;
 using Gatehouse.SignIn;
 using Gatehouse.Signing;
 using Gatehouse.Storage;
+using Gatehouse.Upstream;
 using Microsoft.AspNetCore.Connections.Features;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -117,6 +118,7 @@ internal static class GatewayHost
         app.MapGatehouseSignIn(config);
         app.MapGatehouseAuthorizationServer();
         app.MapGatehousePortal();
+        app.MapGatehouseUpstreamOAuth();
         app.MapGatehouseProxy();
         return app;
     }

@@ -1,3 +1,4 @@
+using Gatehouse.Upstream;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
@@ -11,7 +12,7 @@ internal static class ProxyExtensions
     {
         services.AddSingleton<GatewayState>();
         services.AddSingleton<RateLimitRegistry>();
-        services.AddSingleton<Upstream.IUpstreamConnections, Upstream.NoUpstreamConnections>();
+        services.AddGatehouseUpstreamOAuth();
         services.AddReverseProxy()
             .LoadFromMemory([], [])
             .AddTransforms(context =>
@@ -74,6 +75,7 @@ internal static class ProxyExtensions
             proxy.UseMiddleware<RateLimitEnforcer>();
             proxy.UseMiddleware<McpBodyReader>();
             proxy.UseMiddleware<McpPolicyEnforcer>();
+            proxy.UseMiddleware<Upstream.UpstreamTokenInjector>();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();

@@ -146,9 +146,11 @@ internal sealed partial class RouteAuthenticator(
 
     /// <summary>
     /// 401 with RFC 9728 §5.1's <c>resource_metadata</c> (and RFC 6750 §3's error when a token was sent), and a
-    /// JSON-RPC error body since MCP clients read every answer on the endpoint as JSON-RPC.
+    /// JSON-RPC error body since MCP clients read every answer on the endpoint as JSON-RPC. Upstream OAuth uses it too,
+    /// with 403 and <c>scope</c> for RFC 6750 §3.1's <c>insufficient_scope</c>.
     /// </summary>
-    private static Task ChallengeAsync(HttpContext context, CompiledRoute route, GatewayConfig config, string? error, string description)
+    internal static Task ChallengeAsync(HttpContext context, CompiledRoute route, GatewayConfig config, string? error, string description,
+        int status = StatusCodes.Status401Unauthorized, string? scope = null)
     {
         var request = context.Request;
         var metadata = string.Concat(McpResources.PublicScheme(request, config, route.Route), "://", request.Host.Value,
@@ -156,8 +158,13 @@ internal sealed partial class RouteAuthenticator(
         var challenge = error is null
             ? $"Bearer resource_metadata=\"{metadata}\""
             : $"Bearer resource_metadata=\"{metadata}\", error=\"{error}\", error_description=\"{description.Replace("\"", "'", StringComparison.Ordinal)}\"";
+        if (scope is not null)
+        {
+            challenge += $", scope=\"{scope}\"";
+        }
+
         context.Response.Headers.WWWAuthenticate = challenge;
-        return JsonRpcErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, JsonRpcErrors.Unauthorized, description);
+        return JsonRpcErrors.WriteAsync(context, status, status == StatusCodes.Status403Forbidden ? JsonRpcErrors.Forbidden : JsonRpcErrors.Unauthorized, description);
     }
 
     private static Task RefuseUnavailableAsync(HttpContext context, CompiledRoute route)

@@ -35,6 +35,10 @@ internal abstract class GatehouseDbContext(DbContextOptions options) : DbContext
 
     public DbSet<AuditEntry> AuditRecords => Set<AuditEntry>();
 
+    public DbSet<Upstream.UpstreamToken> UpstreamTokens => Set<Upstream.UpstreamToken>();
+
+    public DbSet<Upstream.UpstreamClientRegistration> UpstreamClientRegistrations => Set<Upstream.UpstreamClientRegistration>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -141,6 +145,8 @@ internal abstract class GatehouseDbContext(DbContextOptions options) : DbContext
             // A denial's data.request_id leads to its record.
             entry.HasIndex(e => e.RequestId);
         });
+
+        Upstream.UpstreamModel.Configure(modelBuilder);
 
         modelBuilder.Entity<LoginLockout>(lockout =>
         {

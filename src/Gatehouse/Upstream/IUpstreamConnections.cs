@@ -17,8 +17,11 @@ internal sealed record UpstreamStatus(bool NeedsOAuth, bool Connected, DateTimeO
 /// </summary>
 internal interface IUpstreamConnections
 {
-    /// <summary>Whether the route needs upstream OAuth, and whether <paramref name="subject"/> is connected.</summary>
-    ValueTask<UpstreamStatus> GetStatusAsync(string subject, CompiledRoute route, CancellationToken cancellationToken);
+    /// <summary>
+    /// Whether the route needs upstream OAuth, and whether <paramref name="subject"/> is connected. With
+    /// <paramref name="discover"/> false, only what is already known counts (no request to the upstream).
+    /// </summary>
+    ValueTask<UpstreamStatus> GetStatusAsync(string subject, CompiledRoute route, CancellationToken cancellationToken, bool discover = true);
 
     /// <summary>
     /// Starts connecting <paramref name="subject"/> to the route's upstream: the URL to send the browser to. When the
@@ -29,16 +32,4 @@ internal interface IUpstreamConnections
 
     /// <summary>Forgets the user's upstream token for the route (revoking it at the provider when it can).</summary>
     Task DisconnectAsync(string subject, CompiledRoute route, CancellationToken cancellationToken);
-}
-
-/// <summary>Until upstream OAuth exists: no route needs it.</summary>
-internal sealed class NoUpstreamConnections : IUpstreamConnections
-{
-    public ValueTask<UpstreamStatus> GetStatusAsync(string subject, CompiledRoute route, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(UpstreamStatus.NotNeeded);
-
-    public Task<Uri> BeginConnectAsync(HttpContext context, string subject, CompiledRoute route, string returnUrl, CancellationToken cancellationToken) =>
-        throw new InvalidOperationException($"Route {route.Route.Id} needs no upstream connection.");
-
-    public Task DisconnectAsync(string subject, CompiledRoute route, CancellationToken cancellationToken) => Task.CompletedTask;
 }

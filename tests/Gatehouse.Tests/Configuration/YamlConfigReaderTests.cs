@@ -78,7 +78,7 @@ public sealed class YamlConfigReaderTests
     [InlineData("tls_skip_verify: true\n    tls_custom_ca_file: /etc/hostname", "routes[0].tls_skip_verify", "keep only one")]
     [InlineData("prefix: noslash", "routes[0].prefix", "starting with /")]
     [InlineData("set_request_headers:\n      X-Gatehouse-Jwt-Assertion: forged", "routes[0]", "managed by Gatehouse")]
-    [InlineData("mcp:\n      server:\n        upstream_oauth2: {}", "routes[0].mcp.server.upstream_oauth2", "not available")]
+    [InlineData("mcp:\n      server:\n        upstream_oauth2: {}", "routes[0].mcp.server.upstream_oauth2.client_id", "missing")]
     [InlineData("prefix_rewrite: /x", "routes[0].prefix_rewrite", "add `prefix:`")]
     [InlineData("set_request_headers:\n      X-Forwarded-For: 1.2.3.4", "routes[0]", "managed by Gatehouse")]
     [InlineData("remove_request_headers: ['bad header']", "routes[0]", "not a valid header name")]

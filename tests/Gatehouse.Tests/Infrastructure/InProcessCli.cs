@@ -13,6 +13,8 @@ internal static class InProcessCli
 
     public static Task<ProcessResult> AuditAsync(params string[] args) => RunAsync(AuditCommand.Create(), args);
 
+    public static Task<ProcessResult> ProbeAsync(params string[] args) => RunAsync(ProbeCommand.Create(), args);
+
     private static async Task<ProcessResult> RunAsync(Command command, string[] args)
     {
         var root = new RootCommand { command };

@@ -47,6 +47,86 @@ internal static class OutboundAddressPolicy
 
         return false;
     }
+
+    /// <summary>
+    /// A <see cref="SocketsHttpHandler.ConnectCallback"/> that resolves the host itself and connects only to public
+    /// addresses unless <paramref name="allowPrivate"/>: the check applies to the address actually connected to, so
+    /// DNS rebinding cannot slip through.
+    /// </summary>
+    public static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowPrivate, CancellationToken cancellationToken)
+    {
+        var host = context.DnsEndPoint.Host;
+        IPAddress[] addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        var usable = addresses.Where(a => allowPrivate || IsPublic(a)).ToArray();
+        if (usable.Length == 0)
+        {
+            throw new OutboundAddressRefusedException(
+                $"is on a private, loopback or link-local address ({string.Join(", ", addresses.Select(a => a.ToString()))}), which this server does not fetch from");
+        }
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(usable, context.DnsEndPoint.Port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A handler for URLs someone else chose (a client's metadata document, an upstream's OAuth endpoints): no
+    /// redirects, cookies, proxy or decompression, and only the addresses <paramref name="allowPrivate"/> permits.
+    /// </summary>
+    public static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, Func<SocketsHttpConnectionContext, bool> allowPrivate) => new()
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectTimeout = connectTimeout,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        ConnectCallback = (context, cancellationToken) => ConnectAsync(context, allowPrivate(context), cancellationToken),
+    };
+
+    /// <summary>The refusal behind a failed request, when that is why it failed.</summary>
+    public static OutboundAddressRefusedException? FindRefusal(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is OutboundAddressRefusedException refusal)
+            {
+                return refusal;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The response body, or null when it is larger than <paramref name="maxBytes"/> (never read past that).</summary>
+    public static async Task<byte[]?> ReadCappedAsync(HttpResponseMessage response, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentLength > maxBytes)
+        {
+            return null;
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[maxBytes + 1];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+        {
+            total += read;
+        }
+
+        return total > maxBytes ? null : buffer[..total];
+    }
 }
 
 /// <summary>The fetch was refused because of where it would have gone.</summary>

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
-using System.Net.Sockets;
 using Gatehouse.Proxy;
 
 namespace Gatehouse.Authorization.ClientMetadata;
@@ -28,16 +27,7 @@ internal sealed class SafeMetadataFetcher : IDisposable
     public SafeMetadataFetcher(GatewayState state)
     {
         _state = state;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = Timeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectCallback = ConnectAsync,
-        };
+        var handler = OutboundAddressPolicy.CreateHandler(Timeout, _ => AllowPrivate);
         handler.SslOptions.RemoteCertificateValidationCallback = ValidateCertificate;
         _client = new HttpClient(handler) { Timeout = Timeout };
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Gatehouse", "0.1"));
@@ -88,7 +78,7 @@ internal sealed class SafeMetadataFetcher : IDisposable
         {
             response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
-        catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
+        catch (HttpRequestException ex) when (OutboundAddressPolicy.FindRefusal(ex) is { } refusal)
         {
             throw new MetadataFetchException(refusal.Message);
         }
@@ -113,26 +103,9 @@ internal sealed class SafeMetadataFetcher : IDisposable
                 throw new MetadataFetchException($"answered {(int)response.StatusCode} instead of 200");
             }
 
-            if (response.Content.Headers.ContentLength > MaxBytes)
-            {
-                throw new MetadataFetchException($"is larger than {MaxBytes} bytes");
-            }
-
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var buffer = new byte[MaxBytes + 1];
-            var total = 0;
-            int read;
-            while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
-            {
-                total += read;
-            }
-
-            if (total > MaxBytes)
-            {
-                throw new MetadataFetchException($"is larger than {MaxBytes} bytes");
-            }
-
-            return new FetchedDocument(buffer[..total], FreshFor(response));
+            var body = await OutboundAddressPolicy.ReadCappedAsync(response, MaxBytes, cancellationToken)
+                ?? throw new MetadataFetchException($"is larger than {MaxBytes} bytes");
+            return new FetchedDocument(body, FreshFor(response));
         }
     }
 
@@ -153,46 +126,6 @@ internal sealed class SafeMetadataFetcher : IDisposable
         }
 
         return response.Content.Headers.Expires is { } expires && response.Headers.Date is { } date ? expires - date : null;
-    }
-
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var host = context.DnsEndPoint.Host;
-        IPAddress[] addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
-            ? [literal]
-            : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        var allowPrivate = AllowPrivate;
-        var usable = addresses.Where(a => allowPrivate || OutboundAddressPolicy.IsPublic(a)).ToArray();
-        if (usable.Length == 0)
-        {
-            throw new OutboundAddressRefusedException(
-                $"is on a private, loopback or link-local address ({string.Join(", ", addresses.Select(a => a.ToString()))}), which this server does not fetch from");
-        }
-
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(usable, context.DnsEndPoint.Port, cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    private static OutboundAddressRefusedException? FindRefusal(Exception? ex)
-    {
-        for (; ex is not null; ex = ex.InnerException)
-        {
-            if (ex is OutboundAddressRefusedException refusal)
-            {
-                return refusal;
-            }
-        }
-
-        return null;
     }
 }
 
