@@ -194,7 +194,7 @@ public sealed class UpstreamNotesTests(ChromiumFixture chromium) : BrowserTest(c
         return [.. JsonDocument.Parse(text).RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("title").GetString()!)];
     }
 
-    private async Task<List<Upstream.UpstreamToken>> VaultAsync()
+    private async Task<List<Gatehouse.Upstream.UpstreamToken>> VaultAsync()
     {
         await using var scope = Gateway.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
@@ -207,7 +207,7 @@ public sealed class UpstreamNotesTests(ChromiumFixture chromium) : BrowserTest(c
         using var connection = new SqliteConnection($"Data Source={Path.Combine(_notesData, "notes.db")};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM OpenIddictTokens WHERE Type = 'refresh_token' AND Subject = $subject";
+        command.CommandText = "SELECT COUNT(*) FROM OpenIddictTokens WHERE Type = 'urn:ietf:params:oauth:token-type:refresh_token' AND Subject = $subject";
         command.Parameters.AddWithValue("$subject", email);
         return (long)command.ExecuteScalar()!;
     }
