@@ -57,6 +57,9 @@ public static class ChatApp
             app.UsePathBase(options.PathBase);
         }
 
+        // Explicitly after UsePathBase: WebApplication would otherwise route first, on the path with its prefix.
+        app.UseRouting();
+
         app.UseGatewayIdentity();
         app.UseAntiforgery();
         app.MapStaticAssets();

@@ -1,0 +1,165 @@
+using Gatehouse.Audit;
+using Gatehouse.Chat.Tests.Infrastructure;
+using Gatehouse.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Gatehouse.Chat.Tests;
+
+/// <summary>
+/// Gatehouse Chat as a person uses it, in Chromium, end to end: the real gateway signs the user in and forwards the
+/// chat (a client route) with the identity assertion and the TE; the chat lists the user's servers through the
+/// routes API, and the scripted LLM's tool calls reach Northwind through the gateway as that user, under its policy
+/// and audit. Each test starts its own stack.
+/// </summary>
+public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chromium)
+{
+    private const string Question = "What were our sales by year?";
+
+    private ChatStack? _stack;
+
+    private ChatStack Stack => _stack!;
+
+    public override async ValueTask InitializeAsync() => _stack = await ChatStack.StartAsync();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        var gatewayErrors = _stack?.Gateway?.Logs.Errors.ToList() ?? [];
+        var chatErrors = _stack?.ChatLogs.Errors.ToList() ?? [];
+        var chatLog = string.Join("\n", _stack?.ChatLogs.Entries.Select(e => e.Message) ?? []);
+        if (_stack is not null)
+        {
+            await _stack.DisposeAsync();
+        }
+
+        Assert.Empty(gatewayErrors);
+        Assert.Empty(chatErrors);
+
+        // Secrets never reach a log line: not the LLM's API key, not a token (JWTs start with eyJ).
+        Assert.DoesNotContain(ChatStack.ApiKey, chatLog, StringComparison.Ordinal);
+        Assert.DoesNotContain("eyJ", chatLog, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_AliceAsksSalesByYear_AnswerAndToolCardShownAndCallAuditedAsAlice()
+    {
+        var page = await SignInAtAsync(Stack.ChatUrl, ChatStack.Alice);
+        await ExpectNorthwindConnectedAsync(page);
+
+        await AskAsync(page, Question);
+
+        var card = page.Locator(".tool-card");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(card).ToContainTextAsync("northwind · query");
+        await Expect(card).ToContainTextAsync("done in");
+        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bok\\b"));
+        var table = page.Locator(".message.assistant .markdown table");
+        await Expect(table).ToContainTextAsync("2023");
+        await Expect(table.Locator("th").First).ToHaveTextAsync("year");
+        await Expect(page.Locator(".message.assistant strong")).ToHaveTextAsync("Total rows:");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Send" })).ToBeVisibleAsync();
+
+        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
+        Assert.Equal(AuditDecision.Allowed, call.Decision);
+        Assert.Equal("query", call.Target);
+        Assert.Equal("northwind", call.Route);
+        Assert.Equal("client-route:chat", call.ClientId);
+        Assert.Contains("strftime", call.Arguments, StringComparison.Ordinal);
+        Assert.Equal(1, Stack.NorthwindToolCalls);
+
+        // The LLM got the API key, the question and the tool's rows; never the TE.
+        Assert.All(Stack.Llm.Authorizations, a => Assert.Equal("Bearer " + ChatStack.ApiKey, a));
+        Assert.Equal(2, Stack.Llm.Requests.Count);
+        Assert.DoesNotContain("eyJ", string.Join("", Stack.Llm.Requests.Select(r => r.ToJsonString())), StringComparison.Ordinal);
+
+        await SaveScreenshotAsync(page, "conversation");
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task Chat_QueryDeniedToBobByPolicy_DenialShownInCardAndNoServerReached()
+    {
+        var page = await SignInAtAsync(Stack.ChatUrl, ChatStack.Bob);
+        await ExpectNorthwindConnectedAsync(page);
+
+        // While engineering may still query, bob's chat lists Northwind's tools (query among them) and uses them.
+        await AskAsync(page, Question);
+        await Expect(page.Locator(".tool-card.ok")).ToHaveCountAsync(1);
+        var reached = Stack.NorthwindToolCalls;
+
+        // Then an administrator takes query away from engineering; bob's model still asks for it.
+        await Stack.DenyQueryToEngineeringAsync();
+        await AskAsync(page, "And again, please?");
+
+        var denied = page.Locator(".tool-card").Nth(1);
+        await Expect(denied).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bdenied\\b"));
+        await Expect(denied).ToContainTextAsync("denied in");
+        await Expect(denied.Locator(".tool-result")).ToContainTextAsync("Denied by Gatehouse policy");
+        await Expect(page.Locator(".message.assistant").Nth(1)).ToContainTextAsync("I could not run the query");
+        Assert.Equal(reached, Stack.NorthwindToolCalls);
+
+        var calls = await Stack.ToolCallAuditAsync(ChatStack.Bob, expected: 2);
+        Assert.Equal([AuditDecision.Allowed, AuditDecision.Denied], calls.OrderBy(c => c.Time).Select(c => c.Decision));
+        Assert.Equal(-32054, calls.Single(c => c.Decision == AuditDecision.Denied).ErrorCode);
+        Assert.Null(calls.Single(c => c.Decision == AuditDecision.Denied).UpstreamStatus);
+        await SaveScreenshotAsync(page, "denied");
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task ToolRunner_NoLlmConfigured_SaysSoAndRunsQueryFromSchemaForm()
+    {
+        var page = await SignInAtAsync(Stack.RunnerUrl, ChatStack.Alice);
+        await ExpectNorthwindConnectedAsync(page);
+        await Expect(page.GetByRole(AriaRole.Note)).ToContainTextAsync("No LLM is configured");
+        await Expect(page.GetByRole(AriaRole.Note)).ToContainTextAsync("GATEHOUSE_CHAT_LLM__ENDPOINT");
+        await Expect(page.Locator(".chat")).ToHaveCountAsync(0);
+
+        var runner = page.GetByRole(AriaRole.Region, new() { Name = "Tool runner" });
+        await runner.GetByLabel("Server").SelectOptionAsync(new SelectOptionValue { Label = "northwind" });
+        await runner.GetByLabel("Tool").SelectOptionAsync("query");
+        await runner.GetByLabel("sql *").FillAsync("SELECT count(*) AS orders FROM orders");
+        await runner.GetByRole(AriaRole.Button, new() { Name = "Run" }).ClickAsync();
+
+        var outcome = runner.GetByRole(AriaRole.Status);
+        await Expect(outcome).ToContainTextAsync("Result");
+        await Expect(outcome).ToContainTextAsync("\"columns\"");
+        await Expect(outcome).ToContainTextAsync("orders");
+        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
+        Assert.Equal("client-route:runner", call.ClientId);
+        Assert.Empty(Stack.Llm.Requests);
+        await SaveScreenshotAsync(page, "tool-runner");
+        AssertNoConsoleErrors();
+    }
+
+    /// <summary>Opens <paramref name="url"/> signed out: the gateway asks for sign-in first, then sends the browser back.</summary>
+    private async Task<IPage> SignInAtAsync(Uri url, string email)
+    {
+        var page = await NewPageAsync();
+        await page.GotoAsync(url.ToString());
+        await Expect(page).ToHaveTitleAsync("Sign in · Gatehouse");
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(ChatStack.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(url.ToString());
+        await Expect(page).ToHaveTitleAsync("Gatehouse Chat");
+        await Expect(page.Locator(".who")).ToContainTextAsync(email);
+        return page;
+    }
+
+    private static async Task ExpectNorthwindConnectedAsync(IPage page)
+    {
+        var northwind = page.Locator("li.server[data-server=northwind]");
+        await Expect(northwind).ToContainTextAsync("Connected");
+        await Expect(northwind.GetByRole(AriaRole.Checkbox)).ToBeCheckedAsync();
+    }
+
+    private static async Task AskAsync(IPage page, string question)
+    {
+        var answers = await page.Locator(".message.assistant").CountAsync();
+        await page.GetByLabel("Message").FillAsync(question);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+        await Expect(page.Locator(".message.assistant").Nth(answers)).ToHaveAttributeAsync("aria-busy", "false");
+    }
+}
