@@ -36,6 +36,10 @@ public sealed record ToolOutcome(string Text, bool IsError, bool Denied = false)
         {
             null => "",
             string text => text,
+
+            // McpClientTool turns the MCP result into Microsoft.Extensions.AI content: one block, or a list of them.
+            TextContent text => text.Text,
+            IEnumerable<AIContent> contents => string.Join('\n', contents.Select(c => c is TextContent t ? t.Text : c.ToString())),
             JsonElement element => element.ToString(),
             var other => JsonSerializer.Serialize(other, AIJsonUtilities.DefaultOptions.GetTypeInfo(other.GetType())),
         }, IsError: false);

@@ -145,7 +145,7 @@ internal sealed class ChatStack : IAsyncDisposable
     public async Task DenyQueryToEngineeringAsync()
     {
         var reloads = Gateway.Logs.Entries.Count(e => e.EventId == 100);
-        var routes = _routes + """
+        var routes = _routes + "\n" + """
                   - deny:
                       and:
                         - groups: {has: engineering}

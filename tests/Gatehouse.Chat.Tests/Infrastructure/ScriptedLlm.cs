@@ -101,10 +101,10 @@ internal sealed class ScriptedLlm : IAsyncDisposable
         var text = toolContent;
         try
         {
-            // The app sends MCP's CallToolResult: {"content":[{"type":"text","text":"{\"columns\":...}"}]}.
-            if (JsonNode.Parse(toolContent) is JsonObject { } result && result["content"] is JsonArray blocks)
+            // Microsoft.Extensions.AI serializes the tool's result: one text block is {"$type":"text","text":"..."}.
+            if (JsonNode.Parse(toolContent) is JsonObject { } result && result["text"] is JsonValue inner)
             {
-                text = string.Concat(blocks.Select(b => b?["text"]?.GetValue<string>()));
+                text = inner.GetValue<string>();
             }
 
             if (JsonNode.Parse(text) is JsonObject table && table["columns"] is JsonArray columns && table["rows"] is JsonArray rows)
