@@ -50,6 +50,9 @@ public sealed record ToolOutcome(string Text, bool IsError, bool Denied = false)
         McpProtocolException { ErrorCode: (McpErrorCode)PolicyDeniedCode } denied => new("Denied by Gatehouse policy: " + denied.Message, IsError: true, Denied: true),
         McpProtocolException error => new($"The server answered with error {(int)error.ErrorCode}: {error.Message}", IsError: true),
         TeRejectedException rejected => new(rejected.Message, IsError: true),
+
+        // The gateway refuses a TE past its five minutes (RFC 6750 §3.1 invalid_token): the page must be reloaded.
+        HttpRequestException { StatusCode: System.Net.HttpStatusCode.Unauthorized } => new(new TeRejectedException().Message, IsError: true),
         _ => new(exception.Message, IsError: true),
     };
 

@@ -43,6 +43,9 @@ internal sealed class ChatStack : IAsyncDisposable
 
     public Uri RunnerUrl => new(Gateway.BaseUri, "/runner/");
 
+    /// <summary>The chat app's own address, bypassing the gateway (as an attacker on the network would reach it).</summary>
+    public string ChatDirectUrl { get; private set; } = "";
+
     /// <summary>The <c>tools/call</c> requests that reached Northwind itself (past the gateway).</summary>
     public int NorthwindToolCalls => Volatile.Read(ref _northwindToolCalls);
 
@@ -85,11 +88,17 @@ internal sealed class ChatStack : IAsyncDisposable
         Llm = await ScriptedLlm.StartAsync();
         _servers.Add(Llm);
 
+        // A plain web app behind the gateway, which shows the headers it receives: its identity assertion is
+        // genuine but made for another route.
+        var echo = await TestUpstream.StartAsync(app => app.Map("/echo", branch => branch.Run(context => context.Response.WriteAsJsonAsync(
+            context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), context.RequestAborted))));
+        _servers.Add(echo);
+
         // The chat apps must know the gateway's public URL before the gateway knows theirs: the gateway gets a port
         // chosen in advance.
         var port = FreePort();
         var gatewayOrigin = $"http://127.0.0.1:{port}";
-        var chat = await StartChatAsync(new ChatAppOptions
+        var chat = ChatDirectUrl = await StartChatAsync(new ChatAppOptions
         {
             Urls = "http://127.0.0.1:0",
             PublicUrl = new Uri(gatewayOrigin + "/chat/"),
@@ -110,6 +119,10 @@ internal sealed class ChatStack : IAsyncDisposable
                 to: {{runner}}
                 mcp:
                   client: {}
+              - name: echo
+                from: http://127.0.0.1
+                prefix: /echo
+                to: {{echo.Origin}}
               - name: northwind
                 description: Northwind sales database
                 from: http://127.0.0.1

@@ -96,18 +96,13 @@ internal sealed class SchemaFields
         var arguments = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var field in Fields)
         {
-            if (field.Value.Length == 0 && field.Kind != FieldKind.Text)
+            if (field.Value.Length == 0)
             {
                 if (field.Required)
                 {
                     return (null, $"{field.Name} is required.");
                 }
 
-                continue;
-            }
-
-            if (field.Kind == FieldKind.Text && field.Value.Length == 0 && !field.Required)
-            {
                 continue;
             }
 
