@@ -1,4 +1,5 @@
 using Gatehouse.Chat.Components;
+using Gatehouse.Chat.Conversations;
 using Gatehouse.Chat.Gateway;
 using Gatehouse.Chat.Identity;
 using Gatehouse.Chat.Llm;
@@ -50,8 +51,10 @@ public static class ChatApp
         builder.Services.AddGatewayIdentity();
         builder.Services.AddGatewayClient();
         builder.Services.AddLlm(options.Llm);
+        builder.Services.AddConversations(options);
 
         var app = builder.Build();
+        app.Services.EnsureConversationsCreated();
         if (options.PathBase.Length > 0)
         {
             app.UsePathBase(options.PathBase);

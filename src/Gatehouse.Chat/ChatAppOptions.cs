@@ -22,6 +22,11 @@ public sealed record ChatAppOptions
 
     public LlmOptions Llm { get; init; } = new();
 
+    /// <summary>
+    /// The SQLite file that keeps each user's conversations. Null: conversations live only as long as the page.
+    /// </summary>
+    public string? DatabasePath { get; init; }
+
     /// <summary>Reads <c>PublicUrl</c>, <c>Urls</c>, <c>AssertionHeader</c> and <c>Llm:Endpoint|ApiKey|Models</c>.</summary>
     public static ChatAppOptions FromConfiguration(IConfiguration configuration)
     {
@@ -34,6 +39,7 @@ public sealed record ChatAppOptions
             PublicUrl = new Uri(publicUrl, UriKind.RelativeOrAbsolute),
             Urls = configuration["Urls"] ?? "http://127.0.0.1:5090",
             AssertionHeader = configuration["AssertionHeader"] ?? "X-Gatehouse-Jwt-Assertion",
+            DatabasePath = configuration["DatabasePath"],
             Llm = new LlmOptions
             {
                 Endpoint = string.IsNullOrEmpty(endpoint) ? null : new Uri(endpoint, UriKind.RelativeOrAbsolute),

@@ -133,6 +133,39 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         AssertNoConsoleErrors();
     }
 
+    [Fact]
+    public async Task Conversations_SavedPerUser_ReopenedRenamedDeleted()
+    {
+        var page = await SignInAtAsync(Stack.ChatUrl, ChatStack.Alice);
+        await ExpectNorthwindConnectedAsync(page);
+        await AskAsync(page, Question);
+        var conversations = page.GetByRole(AriaRole.Region, new() { Name = "Conversations" });
+        await Expect(conversations.Locator("li")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(Question)));
+
+        // A reload starts a new chat; the saved one opens from the list with its answer and tool card.
+        await page.ReloadAsync();
+        await Expect(page.Locator(".message")).ToHaveCountAsync(0);
+        await conversations.GetByRole(AriaRole.Button, new() { Name = Question, Exact = true }).ClickAsync();
+        await Expect(page.Locator(".message.user")).ToHaveTextAsync(Question);
+        await Expect(page.Locator(".message.assistant .markdown table")).ToContainTextAsync("2024");
+        await Expect(page.Locator(".tool-card")).ToContainTextAsync("northwind · query");
+
+        await conversations.GetByRole(AriaRole.Button, new() { Name = "Rename " + Question }).ClickAsync();
+        await conversations.GetByLabel("New title").FillAsync("Sales review");
+        await conversations.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Expect(conversations.GetByRole(AriaRole.Button, new() { Name = "Sales review", Exact = true })).ToBeVisibleAsync();
+
+        // Bob has his own list.
+        var bob = await SignInAtAsync(Stack.ChatUrl, ChatStack.Bob);
+        await ExpectNorthwindConnectedAsync(bob);
+        await Expect(bob.GetByRole(AriaRole.Region, new() { Name = "Conversations" }).Locator("li")).ToHaveCountAsync(0);
+
+        await conversations.GetByRole(AriaRole.Button, new() { Name = "Delete Sales review" }).ClickAsync();
+        await Expect(conversations.Locator("li")).ToHaveCountAsync(0);
+        await Expect(page.Locator(".message")).ToHaveCountAsync(0);
+        AssertNoConsoleErrors();
+    }
+
     /// <summary>Opens <paramref name="url"/> signed out: the gateway asks for sign-in first, then sends the browser back.</summary>
     private async Task<IPage> SignInAtAsync(Uri url, string email)
     {

@@ -4,7 +4,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace Gatehouse.Chat.Identity;
 
 /// <summary>The signed-in user as the gateway asserted them, with the TE the app acts with on their behalf.</summary>
-public sealed record ChatUser(string Email, string Name, IReadOnlyList<string> Groups, string Te, DateTimeOffset TeExpiresAt)
+public sealed record ChatUser(string Subject, string Email, string Name, IReadOnlyList<string> Groups, string Te, DateTimeOffset TeExpiresAt)
 {
     /// <summary>Null for a principal that did not come through <see cref="GatewayIdentity"/>.</summary>
     public static ChatUser? From(ClaimsPrincipal principal)
@@ -26,7 +26,7 @@ public sealed record ChatUser(string Email, string Name, IReadOnlyList<string> G
             expires = DateTimeOffset.MinValue;
         }
 
-        return new ChatUser(email, principal.FindFirst("name")?.Value ?? email,
+        return new ChatUser(principal.FindFirst("sub")?.Value ?? email, email, principal.FindFirst("name")?.Value ?? email,
             [.. principal.FindAll("groups").Select(c => c.Value)], te, expires);
     }
 

@@ -103,6 +103,7 @@ internal sealed class ChatStack : IAsyncDisposable
             Urls = "http://127.0.0.1:0",
             PublicUrl = new Uri(gatewayOrigin + "/chat/"),
             Llm = new LlmOptions { Endpoint = Llm.Endpoint, ApiKey = ApiKey, Models = [Model] },
+            DatabasePath = Path.Combine(_directory, "chat.db"),
         });
         var runner = await StartChatAsync(new ChatAppOptions { Urls = "http://127.0.0.1:0", PublicUrl = new Uri(gatewayOrigin + "/runner/") });
 

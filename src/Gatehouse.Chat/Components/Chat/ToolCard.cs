@@ -1,3 +1,4 @@
+using Gatehouse.Chat.Conversations;
 using Gatehouse.Chat.Gateway;
 
 namespace Gatehouse.Chat.Components.Chat;
@@ -23,5 +24,19 @@ public sealed class ToolCard(string callId, string server, string tool, string a
     {
         Outcome = outcome;
         Duration = duration;
+    }
+
+    public SavedCard ToSaved() =>
+        new(CallId, Server, Tool, Arguments, Duration?.TotalMilliseconds, Outcome?.Text, Outcome?.IsError ?? false, Outcome?.Denied ?? false);
+
+    public static ToolCard From(SavedCard saved)
+    {
+        var card = new ToolCard(saved.CallId, saved.Server, saved.Tool, saved.Arguments, 0);
+        if (saved.Result is not null)
+        {
+            card.Complete(new ToolOutcome(saved.Result, saved.IsError, saved.Denied), TimeSpan.FromMilliseconds(saved.DurationMs ?? 0));
+        }
+
+        return card;
     }
 }
