@@ -134,6 +134,25 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
     }
 
     [Fact]
+    public async Task Chat_StopWhileStreaming_AnswerEndsAndModelRequestIsClosed()
+    {
+        var page = await SignInAtAsync(Stack.ChatUrl, ChatStack.Alice);
+        await ExpectNorthwindConnectedAsync(page);
+        await page.GetByLabel("Message").FillAsync("Tell me " + ScriptedLlm.SlowWord);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+
+        // The answer streams: its first words show before the model has finished.
+        await Expect(page.Locator(".message.assistant .markdown")).ToContainTextAsync("word1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
+
+        await Expect(page.Locator(".message.assistant .status")).ToHaveTextAsync("Stopped.");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Send" })).ToBeVisibleAsync();
+        await Stack.Llm.SlowAnswerAborted.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("word100", await page.Locator(".message.assistant .markdown").TextContentAsync(), StringComparison.Ordinal);
+        AssertNoConsoleErrors();
+    }
+
+    [Fact]
     public async Task Conversations_SavedPerUser_ReopenedRenamedDeleted()
     {
         var page = await SignInAtAsync(Stack.ChatUrl, ChatStack.Alice);

@@ -52,6 +52,12 @@ internal sealed class ScriptedLlm : IAsyncDisposable
         var last = request["messages"]!.AsArray().Last()!;
         var model = request["model"]!.GetValue<string>();
         context.Response.ContentType = "text/event-stream";
+        if (last["role"]!.GetValue<string>() == "user" && Content(last).Contains(SlowWord, StringComparison.Ordinal))
+        {
+            await AnswerSlowlyAsync(context, model);
+            return;
+        }
+
         if (last["role"]!.GetValue<string>() == "tool")
         {
             var answer = Answer(Content(last));
@@ -85,6 +91,31 @@ internal sealed class ScriptedLlm : IAsyncDisposable
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+    }
+
+    /// <summary>A question with this word gets a long answer, a word every 200 ms (bounded: 30 s), to be stopped.</summary>
+    public const string SlowWord = "slowly";
+
+    /// <summary>Completed when the app closed a slow answer's stream before its end (the user pressed Stop).</summary>
+    public TaskCompletionSource SlowAnswerAborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async Task AnswerSlowlyAsync(HttpContext context, string model)
+    {
+        try
+        {
+            for (var i = 0; i < 150; i++)
+            {
+                await SendAsync(context, Chunk(model, new JsonObject { ["content"] = $"word{i} " }, null));
+                await Task.Delay(200, context.RequestAborted);
+            }
+
+            await SendAsync(context, Chunk(model, new JsonObject(), "stop"));
+            await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            SlowAnswerAborted.TrySetResult();
+        }
     }
 
     /// <summary>A tool message's content: a string, or (OpenAI's other form) an array of text parts.</summary>
