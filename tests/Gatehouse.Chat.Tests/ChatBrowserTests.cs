@@ -161,9 +161,14 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         var conversations = page.GetByRole(AriaRole.Region, new() { Name = "Conversations" });
         await Expect(conversations.Locator("li")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(Question)));
 
-        // A reload starts a new chat; the saved one opens from the list with its answer and tool card.
+        // A reload (which brings a fresh TE) comes back to the conversation in the address; a new chat is empty, and
+        // the saved one opens from the list with its answer and tool card.
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/chat/\?c=[0-9a-f]{32}$"));
         await page.ReloadAsync();
+        await Expect(page.Locator(".message.user")).ToHaveTextAsync(Question);
+        await conversations.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync();
         await Expect(page.Locator(".message")).ToHaveCountAsync(0);
+        await Expect(page).ToHaveURLAsync(Stack.ChatUrl.ToString());
         await conversations.GetByRole(AriaRole.Button, new() { Name = Question, Exact = true }).ClickAsync();
         await Expect(page.Locator(".message.user")).ToHaveTextAsync(Question);
         await Expect(page.Locator(".message.assistant .markdown table")).ToContainTextAsync("2024");
