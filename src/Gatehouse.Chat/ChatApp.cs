@@ -64,9 +64,24 @@ public static class ChatApp
         app.UseRouting();
 
         app.UseGatewayIdentity();
+        app.Use((context, next) =>
+        {
+            // Defence in depth behind the Markdown rules (docs/chat.md): no script but the app's own files, no
+            // framing (clickjacking), no Referer with the conversation's address to the links a model writes.
+            // Blazor's reconnect UI adds <style> elements, hence 'unsafe-inline' for styles only.
+            var headers = context.Response.Headers;
+            headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+                "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+            headers.XFrameOptions = "DENY";
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            return next(context);
+        });
         app.UseAntiforgery();
         app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+        // Blazor's own frame-ancestors 'self' would be a second policy; the one above already says 'none'.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
         return app;
     }
 }

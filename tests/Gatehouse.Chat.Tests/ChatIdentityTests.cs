@@ -48,6 +48,10 @@ public sealed class ChatIdentityTests : IAsyncLifetime
         Assert.Contains("<title>Gatehouse Chat</title>", html, StringComparison.Ordinal);
         Assert.Contains("<base href=\"/chat/\" />", html, StringComparison.Ordinal);
 
+
+        Assert.Contains("script-src 'self';", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+
         // The TE stays on the server: the page the browser gets holds no token.
         Assert.DoesNotContain("eyJ", html, StringComparison.Ordinal);
     }
