@@ -79,6 +79,7 @@ public static class ChatApp
         });
         app.UseAntiforgery();
         app.MapStaticAssets();
+        app.MapPost(TeRefresh.Path, (HttpContext context, TeRefresh refresh) => refresh.Refresh(context)).DisableAntiforgery();
 
         // Blazor's own frame-ancestors 'self' would be a second policy; the one above already says 'none'.
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);

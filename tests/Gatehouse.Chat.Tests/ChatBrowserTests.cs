@@ -152,6 +152,33 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         AssertNoConsoleErrors();
     }
 
+    /// <summary>
+    /// The TE of the request that opened the page expires within five minutes; the page renews its circuit's TE
+    /// through the gateway (te-refresh.js). Only a request from the same user can: the handle alone is worth nothing.
+    /// </summary>
+    [Fact]
+    public async Task TeRefresh_ThroughGateway_AcceptedForTheSameUserOnly()
+    {
+        var alice = await SignInAtAsync(Stack.ChatUrl, ChatStack.Alice);
+        await ExpectNorthwindConnectedAsync(alice);
+        var handle = await alice.Locator("[data-chat-circuit]").GetAttributeAsync("data-chat-circuit");
+        Assert.False(string.IsNullOrEmpty(handle));
+        const string Refresh = "handle => fetch('.chat/te', { method: 'POST', headers: { 'X-Chat-Circuit': handle } }).then(r => r.status)";
+
+        Assert.Equal(204, await alice.EvaluateAsync<int>(Refresh, handle));
+        Assert.Equal(404, await alice.EvaluateAsync<int>(Refresh, "not-a-circuit"));
+        var bob = await SignInAtAsync(Stack.ChatUrl, ChatStack.Bob);
+        Assert.Equal(404, await bob.EvaluateAsync<int>(Refresh, handle));
+
+        // After the refreshes alice's chat still calls Northwind as alice.
+        await AskAsync(alice, Question);
+        await Expect(alice.Locator(".tool-card.ok")).ToHaveCountAsync(1);
+        Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
+
+        // The refused refreshes above are the browser's only console errors ("404 Not Found").
+        Assert.All(ConsoleErrors, e => Assert.Contains("404", e, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Conversations_SavedPerUser_ReopenedRenamedDeleted()
     {

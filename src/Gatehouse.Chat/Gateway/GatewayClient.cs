@@ -65,8 +65,7 @@ internal static class GatewayClientExtensions
     {
         services.AddHttpClient<GatewayClient>();
 
-        // MCP calls can stream for a long time (a tool that reports progress); the SDK handles timeouts per request.
-        services.AddHttpClient(McpSessions.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddHttpClient(McpSessions.HttpClientName);
         services.AddScoped<McpSessions>();
         return services;
     }

@@ -9,21 +9,28 @@ namespace Gatehouse.Chat.Gateway;
 /// (MCP Streamable HTTP transport; the gateway checks the TE's audience, applies the route's policy and audits every
 /// message). Scoped to the Blazor circuit and closed with it.
 /// </summary>
-internal sealed class McpSessions(IHttpClientFactory httpClients, ILoggerFactory loggers) : IAsyncDisposable
+internal sealed class McpSessions(IHttpMessageHandlerFactory handlers, CircuitUser circuit, ILoggerFactory loggers) : IAsyncDisposable
 {
     public const string HttpClientName = "mcp";
+
+    // One client for the circuit's sessions; the handler chain is the factory's pooled one.
+    private readonly HttpClient _http = new(new BearerTe(circuit) { InnerHandler = handlers.CreateHandler(HttpClientName) }, disposeHandler: false)
+    {
+        // MCP calls can stream for a long time (a tool that reports progress); the SDK times requests itself.
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
 
     private readonly ConcurrentDictionary<string, Lazy<Task<McpClient>>> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<IList<McpClientTool>>>> _tools = new(StringComparer.Ordinal);
 
-    public Task<McpClient> GetAsync(McpServerEntry server, ChatUser user, CancellationToken cancellationToken) =>
-        _clients.GetOrAdd(server.Url, url => new Lazy<Task<McpClient>>(() => ConnectAsync(url, user, cancellationToken))).Value;
+    public Task<McpClient> GetAsync(McpServerEntry server, CancellationToken cancellationToken) =>
+        _clients.GetOrAdd(server.Url, url => new Lazy<Task<McpClient>>(() => ConnectAsync(url, cancellationToken))).Value;
 
     /// <summary>The server's tools (McpClientTool is an AIFunction: the LLM calls them through the same session).</summary>
-    public Task<IList<McpClientTool>> ToolsAsync(McpServerEntry server, ChatUser user, CancellationToken cancellationToken) =>
+    public Task<IList<McpClientTool>> ToolsAsync(McpServerEntry server, CancellationToken cancellationToken) =>
         _tools.GetOrAdd(server.Url, _ => new Lazy<Task<IList<McpClientTool>>>(async () =>
         {
-            var client = await GetAsync(server, user, cancellationToken);
+            var client = await GetAsync(server, cancellationToken);
             return await client.ListToolsAsync(cancellationToken: cancellationToken);
         })).Value;
 
@@ -37,16 +44,15 @@ internal sealed class McpSessions(IHttpClientFactory httpClients, ILoggerFactory
         }
     }
 
-    private async Task<McpClient> ConnectAsync(string url, ChatUser user, CancellationToken cancellationToken)
+    private async Task<McpClient> ConnectAsync(string url, CancellationToken cancellationToken)
     {
         var transport = new HttpClientTransport(
             new HttpClientTransportOptions
             {
                 Endpoint = new Uri(url),
                 TransportMode = HttpTransportMode.StreamableHttp,
-                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + user.Te },
             },
-            httpClients.CreateClient(HttpClientName), loggers, ownsHttpClient: true);
+            _http, loggers, ownsHttpClient: false);
         try
         {
             return await McpClient.CreateAsync(transport, new McpClientOptions
@@ -77,5 +83,19 @@ internal sealed class McpSessions(IHttpClientFactory httpClients, ILoggerFactory
         }
 
         _clients.Clear();
+        _http.Dispose();
+    }
+
+    /// <summary>
+    /// The circuit's current TE on every request (RFC 6750 §2.1), read when the request is sent: the circuit's TE
+    /// is replaced as the page refreshes it, while a session lasts as long as the page.
+    /// </summary>
+    private sealed class BearerTe(CircuitUser circuit) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", circuit.User.Te);
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }

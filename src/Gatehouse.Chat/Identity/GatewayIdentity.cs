@@ -28,6 +28,8 @@ internal static partial class GatewayIdentity
         services.AddHttpClient(nameof(GatewayKeys));
         services.AddSingleton<GatewayKeys>();
         services.AddSingleton<AssertionValidator>();
+        services.AddSingleton<TeRefresh>();
+        services.AddScoped<CircuitUser>();
         return services;
     }
 
