@@ -49,12 +49,13 @@ internal sealed class ChatStack : IAsyncDisposable
     /// <summary>The <c>tools/call</c> requests that reached Northwind itself (past the gateway).</summary>
     public int NorthwindToolCalls => Volatile.Read(ref _northwindToolCalls);
 
-    public static async Task<ChatStack> StartAsync()
+    /// <param name="configureGateway">Replaces gateway services, such as its upstream connections.</param>
+    public static async Task<ChatStack> StartAsync(Action<IServiceCollection>? configureGateway = null)
     {
         var stack = new ChatStack(Directory.CreateTempSubdirectory("gatehouse-chat-test-").FullName);
         try
         {
-            await stack.StartServersAsync();
+            await stack.StartServersAsync(configureGateway);
             return stack;
         }
         catch
@@ -64,7 +65,7 @@ internal sealed class ChatStack : IAsyncDisposable
         }
     }
 
-    private async Task StartServersAsync()
+    private async Task StartServersAsync(Action<IServiceCollection>? configureGateway)
     {
         var ct = TestContext.Current.CancellationToken;
         var northwind = NorthwindServer.Build(
@@ -146,7 +147,7 @@ internal sealed class ChatStack : IAsyncDisposable
                 - {email: {{Alice}}, name: Alice, groups: [sales], password_hash: '{{s_hash.Value}}'}
                 - {email: {{Bob}}, name: Bob, groups: [engineering], password_hash: '{{s_hash.Value}}'}
             """;
-        Gateway = await TestGateway.StartAsync(_routes, _topLevel);
+        Gateway = await TestGateway.StartAsync(_routes, _topLevel, configureGateway);
     }
 
     private string _routes = "";
