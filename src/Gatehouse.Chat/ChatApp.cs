@@ -83,6 +83,17 @@ public static class ChatApp
 
         // Blazor's own frame-ancestors 'self' would be a second policy; the one above already says 'none'.
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
+
+        // With port 0 the address is known only once Kestrel has bound it.
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChatApp).FullName!);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var llm = options.Llm.IsConfigured ? $"{options.Llm.Endpoint!.Host}, models {string.Join(", ", options.Llm.Models)}" : "none configured (tool runner only)";
+            foreach (var url in app.Urls)
+            {
+                ChatLog.Listening(logger, url, options.PublicUrl, llm);
+            }
+        });
         return app;
     }
 }

@@ -7,6 +7,10 @@ namespace Gatehouse.Chat;
 internal static partial class ChatLog
 {
     // Reasons are exception type names: messages can quote request bodies, never logged here.
+    // The LLM is named by its host only: an endpoint URL may carry a key in its query (some Azure deployments).
+    [LoggerMessage(EventId = 9100, Level = LogLevel.Information, Message = "Gatehouse Chat listening on {Url}, served by Gatehouse at {PublicUrl}; LLM: {Llm}")]
+    public static partial void Listening(ILogger logger, string url, Uri publicUrl, string llm);
+
     [LoggerMessage(EventId = 9101, Level = LogLevel.Warning, Message = "A chat turn failed ({Reason})")]
     public static partial void TurnFailed(ILogger logger, string reason);
 
