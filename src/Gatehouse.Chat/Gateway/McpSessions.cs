@@ -28,17 +28,37 @@ internal sealed class McpSessions(IHttpMessageHandlerFactory handlers, CircuitUs
 
     /// <summary>The server's tools (McpClientTool is an AIFunction: the LLM calls them through the same session).</summary>
     public Task<IList<McpClientTool>> ToolsAsync(McpServerEntry server, CancellationToken cancellationToken) =>
-        _tools.GetOrAdd(server.Url, _ => new Lazy<Task<IList<McpClientTool>>>(async () =>
+        _tools.GetOrAdd(server.Url, url => new Lazy<Task<IList<McpClientTool>>>(async () =>
         {
-            var client = await GetAsync(server, cancellationToken);
-            return await client.ListToolsAsync(cancellationToken: cancellationToken);
+            try
+            {
+                var client = await GetAsync(server, cancellationToken);
+                return await client.ListToolsAsync(cancellationToken: cancellationToken);
+            }
+            catch
+            {
+                // A failed listing is not cached: the next use tries again.
+                _tools.TryRemove(url, out _);
+                throw;
+            }
         })).Value;
 
-    /// <summary>Forgets a server whose session failed, so that the next use opens a new one.</summary>
-    public async Task ResetAsync(McpServerEntry server)
+    /// <summary>Forgets every session (after a failure whose server is unknown): the next use opens new ones.</summary>
+    public async Task ResetAllAsync()
     {
-        _tools.TryRemove(server.Url, out _);
-        if (_clients.TryRemove(server.Url, out var client) && client.IsValueCreated && client.Value.IsCompletedSuccessfully)
+        foreach (var url in _clients.Keys.ToList())
+        {
+            await ResetAsync(url);
+        }
+    }
+
+    /// <summary>Forgets a server whose session failed, so that the next use opens a new one.</summary>
+    public Task ResetAsync(McpServerEntry server) => ResetAsync(server.Url);
+
+    private async Task ResetAsync(string url)
+    {
+        _tools.TryRemove(url, out _);
+        if (_clients.TryRemove(url, out var client) && client.IsValueCreated && client.Value.IsCompletedSuccessfully)
         {
             await client.Value.Result.DisposeAsync();
         }
