@@ -25,20 +25,7 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        var gatewayErrors = _stack?.Gateway?.Logs.Errors.ToList() ?? [];
-        var chatErrors = _stack?.ChatLogs.Errors.ToList() ?? [];
-        var chatLog = string.Join("\n", _stack?.ChatLogs.Entries.Select(e => e.Message) ?? []);
-        if (_stack is not null)
-        {
-            await _stack.DisposeAsync();
-        }
-
-        Assert.Empty(gatewayErrors);
-        Assert.Empty(chatErrors);
-
-        // Secrets never reach a log line: not the LLM's API key, not a token (JWTs start with eyJ).
-        Assert.DoesNotContain(ChatStack.ApiKey, chatLog, StringComparison.Ordinal);
-        Assert.DoesNotContain("eyJ", chatLog, StringComparison.Ordinal);
+        await ChatStack.StopAndCheckLogsAsync(_stack);
     }
 
     [Fact]
@@ -221,12 +208,7 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
     private async Task<IPage> SignInAtAsync(Uri url, string email)
     {
         var page = await NewPageAsync();
-        await page.GotoAsync(url.ToString());
-        await Expect(page).ToHaveTitleAsync("Sign in · Gatehouse");
-        await page.GetByLabel("Email").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(ChatStack.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page).ToHaveURLAsync(url.ToString());
+        await ChatStack.SignInAsync(page, url, email);
         await Expect(page).ToHaveTitleAsync("Gatehouse Chat");
         await Expect(page.Locator(".who")).ToContainTextAsync(email);
         return page;

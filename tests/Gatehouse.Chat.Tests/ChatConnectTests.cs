@@ -21,23 +21,14 @@ public sealed class ChatConnectTests(ChromiumFixture chromium) : BrowserTest(chr
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        var errors = _stack?.Gateway?.Logs.Errors.ToList() ?? [];
-        if (_stack is not null)
-        {
-            await _stack.DisposeAsync();
-        }
-
-        Assert.Empty(errors);
+        await ChatStack.StopAndCheckLogsAsync(_stack);
     }
 
     [Fact]
     public async Task Connect_ServerNeedingOAuth_ThroughGatewayAndBackConnected()
     {
         var page = await NewPageAsync();
-        await page.GotoAsync(_stack!.RunnerUrl.ToString());
-        await page.GetByLabel("Email").FillAsync(ChatStack.Alice);
-        await page.GetByLabel("Password").FillAsync(ChatStack.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await ChatStack.SignInAsync(page, _stack!.RunnerUrl, ChatStack.Alice);
         var northwind = page.Locator("li.server[data-server=northwind]");
         await Expect(northwind).ToContainTextAsync("Not connected");
         await Expect(northwind.GetByRole(AriaRole.Checkbox)).ToBeDisabledAsync();

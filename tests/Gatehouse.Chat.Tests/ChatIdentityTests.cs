@@ -24,16 +24,7 @@ public sealed class ChatIdentityTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync() => _stack = await ChatStack.StartAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        var errors = _stack?.Gateway?.Logs.Errors.ToList() ?? [];
-        if (_stack is not null)
-        {
-            await _stack.DisposeAsync();
-        }
-
-        Assert.Empty(errors);
-    }
+    public async ValueTask DisposeAsync() => await ChatStack.StopAndCheckLogsAsync(_stack);
 
     [Fact]
     public async Task Chat_ThroughGatewaySignedIn_ServesThePage()

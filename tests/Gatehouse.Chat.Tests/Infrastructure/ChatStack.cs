@@ -213,6 +213,40 @@ internal sealed class ChatStack : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// Stops <paramref name="stack"/> (when it started), then checks what it logged: no error in the gateway or the
+    /// chat apps (an unhandled exception is a 500 whatever the browser showed), and no secret in the apps' logs: not
+    /// the LLM's API key, not a token (JWTs start with <c>eyJ</c>).
+    /// </summary>
+    public static async Task StopAndCheckLogsAsync(ChatStack? stack)
+    {
+        if (stack is null)
+        {
+            return;
+        }
+
+        var gatewayErrors = stack.Gateway?.Logs.Errors.ToList() ?? [];
+        var chatErrors = stack.ChatLogs.Errors.ToList();
+        var chatLog = string.Join("\n", stack.ChatLogs.Entries.Select(e => e.Message));
+        await stack.DisposeAsync();
+
+        Assert.Empty(gatewayErrors);
+        Assert.Empty(chatErrors);
+        Assert.DoesNotContain(ApiKey, chatLog, StringComparison.Ordinal);
+        Assert.DoesNotContain("eyJ", chatLog, StringComparison.Ordinal);
+    }
+
+    /// <summary>Opens <paramref name="url"/> signed out: the gateway asks for sign-in first, then sends the browser back.</summary>
+    public static async Task SignInAsync(Microsoft.Playwright.IPage page, Uri url, string email)
+    {
+        await page.GotoAsync(url.ToString());
+        await Microsoft.Playwright.Assertions.Expect(page).ToHaveTitleAsync("Sign in · Gatehouse");
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Microsoft.Playwright.Assertions.Expect(page).ToHaveURLAsync(url.ToString());
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Gateway is not null)
