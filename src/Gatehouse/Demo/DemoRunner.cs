@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Gatehouse.Chat;
 using Gatehouse.Cli;
 using Gatehouse.Hosting;
 using Gatehouse.Servers.Northwind;
@@ -16,6 +17,7 @@ internal static class DemoRunner
 {
     public const string NorthwindPath = "/northwind";
     public const string NotesPath = "/notes";
+    public const string ChatPath = "/chat/";
 
     public static string DefaultDataDirectory =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "gatehouse", "demo");
@@ -48,8 +50,18 @@ internal static class DemoRunner
         await notes.StartAsync(cancellationToken);
         var notesUrl = NotesServer.GetMcpUrl(notes);
 
+        // The chat app must know its public URL before it starts, so the gateway's port is chosen first.
+        if (port == 0)
+        {
+            port = FreeLoopbackPort();
+        }
+
+        await using var chat = ChatApp.Build(DemoChatOptions(port, dataDirectory));
+        await chat.StartAsync(cancellationToken);
+        var chatUrl = new Uri(chat.Urls.First());
+
         var configPath = Path.Combine(dataDirectory, "gatehouse.yaml");
-        await File.WriteAllTextAsync(configPath, ConfigYaml(port, northwindUrl, notesUrl, Path.GetFullPath(dataDirectory)), cancellationToken);
+        await File.WriteAllTextAsync(configPath, ConfigYaml(port, northwindUrl, notesUrl, chatUrl, Path.GetFullPath(dataDirectory)), cancellationToken);
 
         await using var gateway = GatewayHost.Build(new GatewayHostOptions { ConfigPath = configPath });
         try
@@ -66,6 +78,7 @@ internal static class DemoRunner
         var baseUrl = $"http://127.0.0.1:{address.Port.ToString(CultureInfo.InvariantCulture)}";
         var northwindMcp = baseUrl + NorthwindPath;
         var notesMcp = baseUrl + NotesPath;
+        var chatLlm = Environment.GetEnvironmentVariable("GATEHOUSE_CHAT_LLM__ENDPOINT") is { Length: > 0 };
         var createToken = $"service-account create --config {ShellQuote(configPath)} --user alice@example.com --groups sales";
         const string Inspector = "npx -y @modelcontextprotocol/inspector@2.12.0 --cli";
         await output.WriteLineAsync($"""
@@ -74,6 +87,7 @@ internal static class DemoRunner
               Northwind MCP server:  {northwindMcp} (protected: sign in as alice or bob, or send a service-account token)
               Notes MCP server:      {notesMcp} (has its own OAuth: connect it once, as the same alice or bob)
               Your servers:          {baseUrl}/.gatehouse/routes (connect and disconnect; your connected apps)
+              Gatehouse Chat:        {baseUrl}{ChatPath} ({(chatLlm ? "LLM configured" : "no LLM configured: the tool runner works; set GATEHOUSE_CHAT_LLM__ENDPOINT, _APIKEY and _MODEL for chat")})
               Sign in:               {baseUrl}/.gatehouse/sign_in
               Health:                {baseUrl}/healthz
               Configuration:         {configPath} (edit it: changes apply live)
@@ -147,6 +161,31 @@ internal static class DemoRunner
         return passwords;
     }
 
+    /// <summary>
+    /// The chat app behind the demo gateway: its LLM, if any, from the same GATEHOUSE_CHAT_ environment variables the
+    /// standalone app reads (docs/chat.md); the address and database are the demo's.
+    /// </summary>
+    private static ChatAppOptions DemoChatOptions(int port, string dataDirectory)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddEnvironmentVariables("GATEHOUSE_CHAT_")
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["PublicUrl"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}{ChatPath}",
+                ["Urls"] = "http://127.0.0.1:0",
+                ["DatabasePath"] = Path.Combine(dataDirectory, "chat.db"),
+            })
+            .Build();
+        return ChatAppOptions.FromConfiguration(configuration);
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     /// <summary>alice's and bob's passwords, from the file <see cref="EnsureDemoUsersAsync"/> wrote.</summary>
     private static async Task<string[]> ReadDemoPasswordsAsync(string dataDirectory, CancellationToken cancellationToken)
     {
@@ -164,7 +203,7 @@ internal static class DemoRunner
             ? text
             : "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private static string ConfigYaml(int port, Uri northwind, Uri notes, string dataDirectory) => $"""
+    private static string ConfigYaml(int port, Uri northwind, Uri notes, Uri chat, string dataDirectory) => $"""
         # Written by `gatehouse demo` at every start; see docs/configuration.md for every key.
         address: 127.0.0.1:{port}
         # The gateway's database (gatehouse.db: keys, and later sessions and clients) lives beside this file.
@@ -210,5 +249,14 @@ internal static class DemoRunner
             # identifies itself with its Client ID Metadata Document, and keeps each user's Notes token encrypted.
             mcp:
               server: {"{}"}
+          - name: chat
+            description: Gatehouse Chat
+            from: http://127.0.0.1
+            prefix: {ChatPath}
+            to: {chat.GetLeftPart(UriPartial.Authority)}
+            # A client route: signed-in users reach the app, which gets their identity and a short-lived token (TE)
+            # for the MCP servers they may use (docs/portal.md, docs/chat.md).
+            mcp:
+              client: {"{}"}
         """;
 }
