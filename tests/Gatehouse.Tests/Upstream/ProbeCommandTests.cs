@@ -28,7 +28,7 @@ public sealed class ProbeCommandTests
         var result = await InProcessCli.ProbeAsync(upstream.McpUrl, "--non-interactive");
 
         Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
-        Assert.Contains("Token: received (with a refresh token", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Token: received for scope mcp:read (with a refresh token", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("tools/list: ", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("echo", result.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("upstream-at-", result.Stdout, StringComparison.Ordinal);
