@@ -15,7 +15,7 @@ internal sealed class FakeUpstreamConnections(string routeName) : IUpstreamConne
 {
     private readonly ConcurrentDictionary<string, bool> _connected = new(StringComparer.Ordinal);
 
-    public ValueTask<UpstreamStatus> GetStatusAsync(string subject, CompiledRoute route, CancellationToken cancellationToken) =>
+    public ValueTask<UpstreamStatus> GetStatusAsync(string subject, CompiledRoute route, CancellationToken cancellationToken, bool discover = true) =>
         ValueTask.FromResult(route.Route.Name == routeName ? new UpstreamStatus(true, _connected.ContainsKey(subject), null) : UpstreamStatus.NotNeeded);
 
     public Task<Uri> BeginConnectAsync(HttpContext context, string subject, CompiledRoute route, string returnUrl, CancellationToken cancellationToken)
