@@ -76,6 +76,25 @@ public sealed partial class DemoTests
             var rows = table.RootElement.GetProperty("rows").EnumerateArray().ToList();
             Assert.Equal(["2022", "2023", "2024", "2025"], rows.Select(r => r[0].GetString()));
             Assert.All(rows, r => Assert.True(r[1].GetDouble() > 0));
+
+            // Notes has OAuth of its own, found by discovery: alice has not connected it, so even her valid token gets a
+            // 401 that sends her client back through authorization (which chains Notes' consent).
+            using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(baseUrl) };
+            Assert.Contains($"Notes MCP server:      {baseUrl}/notes", output.ToString(), StringComparison.Ordinal);
+            using var notes = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/notes")
+            {
+                Headers = { { "Authorization", "Bearer " + created.Stdout.TrimEnd('\n') }, { "Accept", "application/json, text/event-stream" } },
+                Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+                    System.Text.Encoding.UTF8, "application/json"),
+            }, ct);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, notes.StatusCode);
+            Assert.Contains($"resource_metadata=\"{baseUrl}/.well-known/oauth-protected-resource/notes\"", notes.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+
+            // The chat is a client route: a browser without a session is sent to sign in first.
+            Assert.Contains($"Gatehouse Chat:        {baseUrl}/chat/", output.ToString(), StringComparison.Ordinal);
+            using var chat = await http.GetAsync("/chat/", ct);
+            Assert.Equal(System.Net.HttpStatusCode.Redirect, chat.StatusCode);
+            Assert.Contains("/.gatehouse/sign_in", chat.Headers.Location!.ToString(), StringComparison.Ordinal);
         }
         finally
         {
