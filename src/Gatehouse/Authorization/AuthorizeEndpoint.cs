@@ -136,8 +136,10 @@ internal static partial class AuthorizeEndpoint
                 continue;
             }
 
-            // Only what is known (configured, or the upstream answered 401 before): no request to the MCP server here.
-            var status = await upstream.GetStatusAsync(user.Subject, compiled, context.RequestAborted, discover: false);
+            // Configured, already seen, or found now from the upstream's RFC 9728 metadata (GETs of its well-known
+            // documents, never an MCP request; a negative answer is cached), so even a client's first authorization for
+            // a server this replica has not yet talked to chains the upstream's consent (seed 001 steps 3-5).
+            var status = await upstream.GetStatusAsync(user.Subject, compiled, context.RequestAborted, discover: true);
             if (!status.NeedsOAuth || status.Connected)
             {
                 continue;

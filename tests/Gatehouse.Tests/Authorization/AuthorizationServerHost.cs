@@ -54,7 +54,13 @@ internal sealed class AuthorizationServerHost : IAsyncDisposable
             {
                 app.Use((context, next) =>
                 {
-                    received.Enqueue(new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
+                    // The authorization endpoint asks each upstream for RFC 9728 metadata (does it have OAuth of its
+                    // own?): those GETs are not MCP requests.
+                    if (!context.Request.Path.StartsWithSegments("/.well-known"))
+                    {
+                        received.Enqueue(new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
+                    }
+
                     return next(context);
                 });
                 app.MapMcp("/sales");

@@ -27,10 +27,14 @@ public sealed class UpstreamChainingTests
                   client_secret: {UpstreamOAuthServer.ClientSecret}
         """;
 
-    [Fact]
-    public async Task Authorize_UpstreamNotConnected_DetoursThroughUpstreamConsentThenIssuesTheCode()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Authorize_UpstreamNotConnected_DetoursThroughUpstreamConsentThenIssuesTheCode(bool configured)
     {
-        await using var fixture = await UpstreamGatewayFixture.StartAsync(StaticClient, extraTopLevel: Clients);
+        // Without upstream_oauth2, the authorization endpoint finds out from the upstream's RFC 9728 metadata, on a
+        // gateway that has never sent the upstream anything: the client's very first authorization chains too.
+        await using var fixture = await UpstreamGatewayFixture.StartAsync(configured ? StaticClient : "        {}", extraTopLevel: Clients);
         var (browser, _) = await fixture.SignInAsync();
         using var __ = browser;
         var pkce = Pkce.Create();
