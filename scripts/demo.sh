@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs Gatehouse on its embedded defaults: the gateway on 127.0.0.1:8080 with the Northwind MCP server behind it.
+# Runs Gatehouse on its embedded defaults: the gateway on 127.0.0.1:8080 with the Northwind and Notes MCP servers
+# and Gatehouse Chat behind it.
 # Usage: scripts/demo.sh [--port N] [--data-dir DIR]
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
