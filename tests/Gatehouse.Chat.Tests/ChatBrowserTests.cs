@@ -64,6 +64,49 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         AssertNoConsoleErrors();
     }
 
+    /// <summary>
+    /// Llm:Api = responses: the provider, not the app, calls Northwind through the gateway, with the TE the app put in
+    /// the request's <c>mcp</c> tool; its <c>mcp_call</c> becomes the same tool card, and the gateway audits the call as alice.
+    /// </summary>
+    [Fact]
+    public async Task Chat_ResponsesApiRemoteMcp_ProviderCallsGatewayAsAliceAndCardShown()
+    {
+        var page = await SignInAtAsync(Stack.ResponsesUrl, ChatStack.Alice);
+        await ExpectNorthwindConnectedAsync(page);
+
+        await AskAsync(page, Question);
+
+        var card = page.Locator(".tool-card");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(card).ToContainTextAsync("northwind · query");
+        await Expect(card).ToContainTextAsync("done in");
+        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bok\\b"));
+        await Expect(card.Locator(".tool-arguments")).ToContainTextAsync("strftime", new() { UseInnerText = false });
+        var table = page.Locator(".message.assistant .markdown table");
+        await Expect(table).ToContainTextAsync("2023");
+        await Expect(page.Locator(".message.assistant strong")).ToHaveTextAsync("Total rows:");
+
+        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
+        Assert.Equal(AuditDecision.Allowed, call.Decision);
+        Assert.Equal("query", call.Target);
+        Assert.Equal("northwind", call.Route);
+        Assert.Equal("client-route:responses", call.ClientId);
+        Assert.Equal(1, Stack.NorthwindToolCalls);
+
+        // The API got the key; the mcp tool named Northwind's public URL on the gateway, without approvals, with a TE.
+        var request = Assert.Single(Stack.ResponsesApi.Requests);
+        Assert.Equal("Bearer " + ChatStack.ApiKey, Assert.Single(Stack.ResponsesApi.Authorizations));
+        var tool = Assert.Single(request["tools"]!.AsArray())!;
+        Assert.Equal("mcp", tool["type"]!.GetValue<string>());
+        Assert.Equal(new Uri(Stack.Gateway.BaseUri, "/northwind").ToString(), tool["server_url"]!.GetValue<string>());
+        Assert.Equal("never", tool["require_approval"]!.GetValue<string>());
+        Assert.StartsWith("Bearer eyJ", Assert.Single(Stack.ResponsesApi.McpAuthorizations), StringComparison.Ordinal);
+        Assert.Empty(Stack.Llm.Requests);
+
+        await SaveScreenshotAsync(page, "responses-conversation");
+        AssertNoConsoleErrors();
+    }
+
     [Fact]
     public async Task Chat_QueryDeniedToBobByPolicy_DenialShownInCardAndNoServerReached()
     {

@@ -158,7 +158,7 @@ internal sealed class ScriptedLlm : IAsyncDisposable
         return "I could not run the query. The tool said: " + text;
     }
 
-    private static IEnumerable<string> Pieces(string text)
+    internal static IEnumerable<string> Pieces(string text)
     {
         for (var i = 0; i < text.Length; i += 24)
         {
