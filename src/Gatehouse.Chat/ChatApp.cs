@@ -54,7 +54,6 @@ public static class ChatApp
         builder.Services.AddConversations(options);
 
         var app = builder.Build();
-        app.Services.EnsureConversationsCreated();
         if (options.PathBase.Length > 0)
         {
             app.UsePathBase(options.PathBase);
