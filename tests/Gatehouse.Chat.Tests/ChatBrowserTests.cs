@@ -31,29 +31,8 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
     [Fact]
     public async Task Chat_AliceAsksSalesByYear_AnswerAndToolCardShownAndCallAuditedAsAlice()
     {
-        var page = await SignInAtAsync(Stack.ChatUrl, ChatStack.Alice);
-        await ExpectNorthwindConnectedAsync(page);
-
-        await AskAsync(page, Question);
-
-        var card = page.Locator(".tool-card");
-        await Expect(card).ToHaveCountAsync(1);
-        await Expect(card).ToContainTextAsync("northwind · query");
-        await Expect(card).ToContainTextAsync("done in");
-        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bok\\b"));
-        var table = page.Locator(".message.assistant .markdown table");
-        await Expect(table).ToContainTextAsync("2023");
-        await Expect(table.Locator("th").First).ToHaveTextAsync("year");
-        await Expect(page.Locator(".message.assistant strong")).ToHaveTextAsync("Total rows:");
+        var page = await AliceAsksSalesByYearAsync(Stack.ChatUrl, "client-route:chat");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Send" })).ToBeVisibleAsync();
-
-        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
-        Assert.Equal(AuditDecision.Allowed, call.Decision);
-        Assert.Equal("query", call.Target);
-        Assert.Equal("northwind", call.Route);
-        Assert.Equal("client-route:chat", call.ClientId);
-        Assert.Contains("strftime", call.Arguments, StringComparison.Ordinal);
-        Assert.Equal(1, Stack.NorthwindToolCalls);
 
         // The LLM got the API key, the question and the tool's rows; never the TE.
         Assert.All(Stack.Llm.Authorizations, a => Assert.Equal("Bearer " + ChatStack.ApiKey, a));
@@ -71,27 +50,7 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
     [Fact]
     public async Task Chat_ResponsesApiRemoteMcp_ProviderCallsGatewayAsAliceAndCardShown()
     {
-        var page = await SignInAtAsync(Stack.ResponsesUrl, ChatStack.Alice);
-        await ExpectNorthwindConnectedAsync(page);
-
-        await AskAsync(page, Question);
-
-        var card = page.Locator(".tool-card");
-        await Expect(card).ToHaveCountAsync(1);
-        await Expect(card).ToContainTextAsync("northwind · query");
-        await Expect(card).ToContainTextAsync("done in");
-        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bok\\b"));
-        await Expect(card.Locator(".tool-arguments")).ToContainTextAsync("strftime", new() { UseInnerText = false });
-        var table = page.Locator(".message.assistant .markdown table");
-        await Expect(table).ToContainTextAsync("2023");
-        await Expect(page.Locator(".message.assistant strong")).ToHaveTextAsync("Total rows:");
-
-        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
-        Assert.Equal(AuditDecision.Allowed, call.Decision);
-        Assert.Equal("query", call.Target);
-        Assert.Equal("northwind", call.Route);
-        Assert.Equal("client-route:responses", call.ClientId);
-        Assert.Equal(1, Stack.NorthwindToolCalls);
+        var page = await AliceAsksSalesByYearAsync(Stack.ResponsesUrl, "client-route:responses");
 
         // The API got the key; the mcp tool named Northwind's public URL on the gateway, without approvals, with a TE.
         var request = Assert.Single(Stack.ResponsesApi.Requests);
@@ -245,6 +204,38 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         await Expect(conversations.Locator("li")).ToHaveCountAsync(0);
         await Expect(page.Locator(".message")).ToHaveCountAsync(0);
         AssertNoConsoleErrors();
+    }
+
+    /// <summary>
+    /// Alice asks the chat at <paramref name="url"/> for sales by year: one tool card for Northwind's query with its
+    /// SQL, the answer's table, and one allowed call in the gateway's audit as alice from <paramref name="clientId"/>.
+    /// </summary>
+    private async Task<IPage> AliceAsksSalesByYearAsync(Uri url, string clientId)
+    {
+        var page = await SignInAtAsync(url, ChatStack.Alice);
+        await ExpectNorthwindConnectedAsync(page);
+
+        await AskAsync(page, Question);
+
+        var card = page.Locator(".tool-card");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(card).ToContainTextAsync("northwind · query");
+        await Expect(card).ToContainTextAsync("done in");
+        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bok\\b"));
+        await Expect(card.Locator(".tool-arguments")).ToContainTextAsync("strftime");
+        var table = page.Locator(".message.assistant .markdown table");
+        await Expect(table).ToContainTextAsync("2023");
+        await Expect(table.Locator("th").First).ToHaveTextAsync("year");
+        await Expect(page.Locator(".message.assistant strong")).ToHaveTextAsync("Total rows:");
+
+        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
+        Assert.Equal(AuditDecision.Allowed, call.Decision);
+        Assert.Equal("query", call.Target);
+        Assert.Equal("northwind", call.Route);
+        Assert.Equal(clientId, call.ClientId);
+        Assert.Contains("strftime", call.Arguments, StringComparison.Ordinal);
+        Assert.Equal(1, Stack.NorthwindToolCalls);
+        return page;
     }
 
     /// <summary>Opens <paramref name="url"/> signed out: the gateway asks for sign-in first, then sends the browser back.</summary>
