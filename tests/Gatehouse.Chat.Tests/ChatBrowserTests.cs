@@ -66,6 +66,32 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         AssertNoConsoleErrors();
     }
 
+    /// <summary>
+    /// With the Responses API the provider meets the gateway's denial itself: it reports the JSON-RPC error on its
+    /// <c>mcp_call</c> item, and the card shows it as a denial. The provider calls query although the filtered listing
+    /// no longer offers it (a model may ask for any name); the gateway still refuses it and Northwind receives nothing.
+    /// </summary>
+    [Fact]
+    public async Task Chat_ResponsesApiQueryDeniedToBob_DenialShownInCardAndNoServerReached()
+    {
+        var page = await SignInAtAsync(Stack.ResponsesUrl, ChatStack.Bob);
+        await ExpectNorthwindConnectedAsync(page);
+        await Stack.DenyQueryToEngineeringAsync();
+
+        await AskAsync(page, Question);
+
+        var card = page.Locator(".tool-card");
+        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bdenied\\b"));
+        await Expect(card.Locator(".tool-result")).ToContainTextAsync("Denied by Gatehouse policy");
+        await Expect(page.Locator(".message.assistant")).ToContainTextAsync("I could not run the query");
+        Assert.Equal(0, Stack.NorthwindToolCalls);
+        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Bob, expected: 1));
+        Assert.Equal(AuditDecision.Denied, call.Decision);
+        Assert.Equal(-32054, call.ErrorCode);
+        Assert.Equal("client-route:responses", call.ClientId);
+        AssertNoConsoleErrors();
+    }
+
     [Fact]
     public async Task Chat_QueryDeniedToBobByPolicy_DenialShownInCardAndNoServerReached()
     {
