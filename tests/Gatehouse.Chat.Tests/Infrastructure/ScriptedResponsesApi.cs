@@ -18,48 +18,22 @@ namespace Gatehouse.Chat.Tests.Infrastructure;
 /// <c>mcp_call</c> and <c>message</c> items, <c>response.output_text.delta</c>, <c>response.completed</c>;
 /// https://platform.openai.com/docs/api-reference/responses-streaming).
 /// </summary>
-internal sealed class ScriptedResponsesApi : IAsyncDisposable
+internal sealed class ScriptedResponsesApi : ScriptedApi
 {
-    private readonly TestUpstream _server;
-
-    private ScriptedResponsesApi(TestUpstream server) => _server = server;
-
-    /// <summary>What the app sends as the OpenAI base URL (the SDK appends <c>/responses</c>).</summary>
-    public Uri Endpoint => new(_server.BaseUri, "/v1");
-
-    /// <summary>Every request body received, in order.</summary>
-    public List<JsonNode> Requests { get; } = [];
-
-    /// <summary>The <c>Authorization</c> header of every request to the API (the API key).</summary>
-    public List<string> Authorizations { get; } = [];
-
     /// <summary>The <c>Authorization</c> this provider sent to the MCP servers (the user's TE, from the request's tool).</summary>
     public List<string> McpAuthorizations { get; } = [];
 
-    public static async Task<ScriptedResponsesApi> StartAsync()
-    {
-        ScriptedResponsesApi? api = null;
-        var server = await TestUpstream.StartAsync(app => app.MapPost("/v1/responses", context => api!.AnswerAsync(context)));
-        api = new ScriptedResponsesApi(server);
-        return api;
-    }
+    public static Task<ScriptedResponsesApi> StartAsync() => StartOnAsync(new ScriptedResponsesApi(), "/v1/responses");
 
-    private async Task AnswerAsync(HttpContext context)
+    protected override async Task AnswerAsync(HttpContext context, JsonNode request, int number)
     {
         var ct = context.RequestAborted;
-        var request = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: ct))!;
-        lock (Requests)
-        {
-            Requests.Add(request);
-            Authorizations.Add(context.Request.Headers.Authorization.ToString());
-        }
-
         Assert.True(request["stream"]?.GetValue<bool>(), "The app asks for a streamed response.");
         var model = request["model"]!.GetValue<string>();
         var stream = new EventStream(context);
         var response = new JsonObject
         {
-            ["id"] = "resp_scripted" + Requests.Count,
+            ["id"] = "resp_scripted" + number,
             ["object"] = "response",
             ["created_at"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             ["status"] = "in_progress",
@@ -159,8 +133,6 @@ internal sealed class ScriptedResponsesApi : IAsyncDisposable
         output.Add(call.DeepClone());
         return text;
     }
-
-    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     /// <summary>Server-Sent Events with the Responses API's <c>type</c> and <c>sequence_number</c> on every event.</summary>
     private sealed class EventStream(HttpContext context)
