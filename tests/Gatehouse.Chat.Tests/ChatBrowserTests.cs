@@ -62,6 +62,17 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         Assert.StartsWith("Bearer eyJ", Assert.Single(Stack.ResponsesApi.McpAuthorizations), StringComparison.Ordinal);
         Assert.Empty(Stack.Llm.Requests);
 
+        // The conversation goes on after a reload (saved, then sent again from the database as the next input).
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/responses/\?c=[0-9a-f]{32}$"));
+        await page.ReloadAsync();
+        await Expect(page.Locator(".tool-card")).ToHaveCountAsync(1);
+        await AskAsync(page, "And again, please?");
+        await Expect(page.Locator(".tool-card.ok")).ToHaveCountAsync(2);
+        await Expect(page.Locator(".message.assistant").Nth(1).Locator(".markdown table")).ToContainTextAsync("2024");
+        var input = Stack.ResponsesApi.Requests[1]["input"]!.AsArray();
+        Assert.Contains(input, i => i?["role"]?.GetValue<string>() == "user" && i.ToJsonString().Contains(Question, StringComparison.Ordinal));
+        Assert.Contains(input, i => i?["type"]?.GetValue<string>() == "mcp_call" && i["server_label"]?.GetValue<string>() == "northwind");
+
         await SaveScreenshotAsync(page, "responses-conversation");
         AssertNoConsoleErrors();
     }

@@ -121,6 +121,7 @@ internal sealed class ChatStack : IAsyncDisposable
             Urls = "http://127.0.0.1:0",
             PublicUrl = new Uri(gatewayOrigin + "/responses/"),
             Llm = new LlmOptions { Endpoint = ResponsesApi.Endpoint, ApiKey = ApiKey, Models = [Model], Api = LlmApi.Responses },
+            DatabasePath = Path.Combine(_directory, "responses-chat.db"),
         });
 
         _routes = $$"""
