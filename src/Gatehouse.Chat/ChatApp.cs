@@ -54,7 +54,6 @@ public static class ChatApp
         builder.Services.AddConversations(options);
 
         var app = builder.Build();
-        app.Services.EnsureConversationsCreated();
         if (options.PathBase.Length > 0)
         {
             app.UsePathBase(options.PathBase);
@@ -88,7 +87,7 @@ public static class ChatApp
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChatApp).FullName!);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            var llm = options.Llm.IsConfigured ? $"{options.Llm.Endpoint!.Host}, models {string.Join(", ", options.Llm.Models)}" : "none configured (tool runner only)";
+            var llm = options.Llm.IsConfigured ? $"{options.Llm.Endpoint!.Host} ({(options.Llm.Api == LlmApi.Responses ? "Responses API, remote MCP tools" : "Chat Completions")}), models {string.Join(", ", options.Llm.Models)}" : "none configured (tool runner only)";
             foreach (var url in app.Urls)
             {
                 ChatLog.Listening(logger, url, options.PublicUrl, llm);

@@ -27,7 +27,7 @@ public sealed record ChatAppOptions
     /// </summary>
     public string? DatabasePath { get; init; }
 
-    /// <summary>Reads <c>PublicUrl</c>, <c>Urls</c>, <c>AssertionHeader</c> and <c>Llm:Endpoint|ApiKey|Models</c>.</summary>
+    /// <summary>Reads <c>PublicUrl</c>, <c>Urls</c>, <c>AssertionHeader</c> and <c>Llm:Endpoint|ApiKey|Models|Api</c>.</summary>
     public static ChatAppOptions FromConfiguration(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -44,6 +44,7 @@ public sealed record ChatAppOptions
             {
                 Endpoint = string.IsNullOrEmpty(endpoint) ? null : new Uri(endpoint, UriKind.RelativeOrAbsolute),
                 ApiKey = configuration["Llm:ApiKey"],
+                Api = LlmOptions.ParseApi(configuration["Llm:Api"]),
                 Models = configuration.GetSection("Llm:Models").GetChildren().Select(c => c.Value).OfType<string>()
                     .Concat((configuration["Llm:Model"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     .ToList(),
@@ -75,9 +76,25 @@ public sealed record ChatAppOptions
     }
 }
 
-/// <summary>An OpenAI-compatible Chat Completions endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LM Studio).</summary>
+/// <summary>Which OpenAI API the app speaks to the endpoint, and so who calls the MCP servers (docs/chat.md).</summary>
+public enum LlmApi
+{
+    /// <summary>Chat Completions: the app offers the tools as functions and runs the calls itself, through the gateway.</summary>
+    ChatCompletions,
+
+    /// <summary>
+    /// OpenAI's Responses API with remote MCP tools: the provider calls Gatehouse's public MCP URLs itself, with the
+    /// user's TE as bearer token. Only for a gateway reachable from the provider.
+    /// </summary>
+    Responses,
+}
+
+/// <summary>An OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LM Studio).</summary>
 public sealed record LlmOptions
 {
+    /// <summary>The API spoken to <see cref="Endpoint"/>: Chat Completions unless set to Responses.</summary>
+    public LlmApi Api { get; init; } = LlmApi.ChatCompletions;
+
     /// <summary>The API's base URL, ending where <c>/chat/completions</c> is appended (<c>https://api.openai.com/v1</c>). Null: no LLM.</summary>
     public Uri? Endpoint { get; init; }
 
@@ -88,4 +105,12 @@ public sealed record LlmOptions
     public IReadOnlyList<string> Models { get; init; } = [];
 
     internal bool IsConfigured => Endpoint is not null && Models.Count > 0;
+
+    /// <summary>Reads <c>Llm:Api</c>: <c>chat-completions</c> (the default) or <c>responses</c>.</summary>
+    internal static LlmApi ParseApi(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "chat-completions" => LlmApi.ChatCompletions,
+        "responses" => LlmApi.Responses,
+        _ => throw new InvalidOperationException($"Chat:Llm:Api must be chat-completions or responses; got '{value}'."),
+    };
 }

@@ -31,29 +31,8 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
     [Fact]
     public async Task Chat_AliceAsksSalesByYear_AnswerAndToolCardShownAndCallAuditedAsAlice()
     {
-        var page = await SignInAtAsync(Stack.ChatUrl, ChatStack.Alice);
-        await ExpectNorthwindConnectedAsync(page);
-
-        await AskAsync(page, Question);
-
-        var card = page.Locator(".tool-card");
-        await Expect(card).ToHaveCountAsync(1);
-        await Expect(card).ToContainTextAsync("northwind · query");
-        await Expect(card).ToContainTextAsync("done in");
-        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bok\\b"));
-        var table = page.Locator(".message.assistant .markdown table");
-        await Expect(table).ToContainTextAsync("2023");
-        await Expect(table.Locator("th").First).ToHaveTextAsync("year");
-        await Expect(page.Locator(".message.assistant strong")).ToHaveTextAsync("Total rows:");
+        var page = await AliceAsksSalesByYearAsync(Stack.ChatUrl, "client-route:chat");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Send" })).ToBeVisibleAsync();
-
-        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
-        Assert.Equal(AuditDecision.Allowed, call.Decision);
-        Assert.Equal("query", call.Target);
-        Assert.Equal("northwind", call.Route);
-        Assert.Equal("client-route:chat", call.ClientId);
-        Assert.Contains("strftime", call.Arguments, StringComparison.Ordinal);
-        Assert.Equal(1, Stack.NorthwindToolCalls);
 
         // The LLM got the API key, the question and the tool's rows; never the TE.
         Assert.All(Stack.Llm.Authorizations, a => Assert.Equal("Bearer " + ChatStack.ApiKey, a));
@@ -61,6 +40,66 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         Assert.DoesNotContain("eyJ", string.Join("", Stack.Llm.Requests.Select(r => r.ToJsonString())), StringComparison.Ordinal);
 
         await SaveScreenshotAsync(page, "conversation");
+        AssertNoConsoleErrors();
+    }
+
+    /// <summary>
+    /// Llm:Api = responses: the provider, not the app, calls Northwind through the gateway, with the TE the app put in
+    /// the request's <c>mcp</c> tool; its <c>mcp_call</c> becomes the same tool card, and the gateway audits the call as alice.
+    /// </summary>
+    [Fact]
+    public async Task Chat_ResponsesApiRemoteMcp_ProviderCallsGatewayAsAliceAndCardShown()
+    {
+        var page = await AliceAsksSalesByYearAsync(Stack.ResponsesUrl, "client-route:responses");
+
+        // The API got the key; the mcp tool named Northwind's public URL on the gateway, without approvals, with a TE.
+        var request = Assert.Single(Stack.ResponsesApi.Requests);
+        Assert.Equal("Bearer " + ChatStack.ApiKey, Assert.Single(Stack.ResponsesApi.Authorizations));
+        var tool = Assert.Single(request["tools"]!.AsArray())!;
+        Assert.Equal("mcp", tool["type"]!.GetValue<string>());
+        Assert.Equal(new Uri(Stack.Gateway.BaseUri, "/northwind").ToString(), tool["server_url"]!.GetValue<string>());
+        Assert.Equal("never", tool["require_approval"]!.GetValue<string>());
+        Assert.StartsWith("Bearer eyJ", Assert.Single(Stack.ResponsesApi.McpAuthorizations), StringComparison.Ordinal);
+        Assert.Empty(Stack.Llm.Requests);
+
+        // The conversation goes on after a reload (saved, then sent again from the database as the next input).
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/responses/\?c=[0-9a-f]{32}$"));
+        await page.ReloadAsync();
+        await Expect(page.Locator(".tool-card")).ToHaveCountAsync(1);
+        await AskAsync(page, "And again, please?");
+        await Expect(page.Locator(".tool-card.ok")).ToHaveCountAsync(2);
+        await Expect(page.Locator(".message.assistant").Nth(1).Locator(".markdown table")).ToContainTextAsync("2024");
+        var input = Stack.ResponsesApi.Requests[1]["input"]!.AsArray();
+        Assert.Contains(input, i => i?["role"]?.GetValue<string>() == "user" && i.ToJsonString().Contains(Question, StringComparison.Ordinal));
+        Assert.Contains(input, i => i?["type"]?.GetValue<string>() == "mcp_call" && i["server_label"]?.GetValue<string>() == "northwind");
+
+        await SaveScreenshotAsync(page, "responses-conversation");
+        AssertNoConsoleErrors();
+    }
+
+    /// <summary>
+    /// With the Responses API the provider meets the gateway's denial itself: it reports the JSON-RPC error on its
+    /// <c>mcp_call</c> item, and the card shows it as a denial. The provider calls query although the filtered listing
+    /// no longer offers it (a model may ask for any name); the gateway still refuses it and Northwind receives nothing.
+    /// </summary>
+    [Fact]
+    public async Task Chat_ResponsesApiQueryDeniedToBob_DenialShownInCardAndNoServerReached()
+    {
+        var page = await SignInAtAsync(Stack.ResponsesUrl, ChatStack.Bob);
+        await ExpectNorthwindConnectedAsync(page);
+        await Stack.DenyQueryToEngineeringAsync();
+
+        await AskAsync(page, Question);
+
+        var card = page.Locator(".tool-card");
+        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bdenied\\b"));
+        await Expect(card.Locator(".tool-result")).ToContainTextAsync("Denied by Gatehouse policy");
+        await Expect(page.Locator(".message.assistant")).ToContainTextAsync("I could not run the query");
+        Assert.Equal(0, Stack.NorthwindToolCalls);
+        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Bob, expected: 1));
+        Assert.Equal(AuditDecision.Denied, call.Decision);
+        Assert.Equal(-32054, call.ErrorCode);
+        Assert.Equal("client-route:responses", call.ClientId);
         AssertNoConsoleErrors();
     }
 
@@ -202,6 +241,38 @@ public sealed class ChatBrowserTests(ChromiumFixture chromium) : BrowserTest(chr
         await Expect(conversations.Locator("li")).ToHaveCountAsync(0);
         await Expect(page.Locator(".message")).ToHaveCountAsync(0);
         AssertNoConsoleErrors();
+    }
+
+    /// <summary>
+    /// Alice asks the chat at <paramref name="url"/> for sales by year: one tool card for Northwind's query with its
+    /// SQL, the answer's table, and one allowed call in the gateway's audit as alice from <paramref name="clientId"/>.
+    /// </summary>
+    private async Task<IPage> AliceAsksSalesByYearAsync(Uri url, string clientId)
+    {
+        var page = await SignInAtAsync(url, ChatStack.Alice);
+        await ExpectNorthwindConnectedAsync(page);
+
+        await AskAsync(page, Question);
+
+        var card = page.Locator(".tool-card");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(card).ToContainTextAsync("northwind · query");
+        await Expect(card).ToContainTextAsync("done in");
+        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bok\\b"));
+        await Expect(card.Locator(".tool-arguments")).ToContainTextAsync("strftime");
+        var table = page.Locator(".message.assistant .markdown table");
+        await Expect(table).ToContainTextAsync("2023");
+        await Expect(table.Locator("th").First).ToHaveTextAsync("year");
+        await Expect(page.Locator(".message.assistant strong")).ToHaveTextAsync("Total rows:");
+
+        var call = Assert.Single(await Stack.ToolCallAuditAsync(ChatStack.Alice, expected: 1));
+        Assert.Equal(AuditDecision.Allowed, call.Decision);
+        Assert.Equal("query", call.Target);
+        Assert.Equal("northwind", call.Route);
+        Assert.Equal(clientId, call.ClientId);
+        Assert.Contains("strftime", call.Arguments, StringComparison.Ordinal);
+        Assert.Equal(1, Stack.NorthwindToolCalls);
+        return page;
     }
 
     /// <summary>Opens <paramref name="url"/> signed out: the gateway asks for sign-in first, then sends the browser back.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.Extensions.AI;
 
 namespace Gatehouse.Chat.Conversations;
@@ -46,6 +47,13 @@ internal sealed class ChatDbContext(DbContextOptions<ChatDbContext> options) : D
             c.HasIndex(x => new { x.Owner, x.UpdatedAt });
             c.Property(x => x.Title).HasMaxLength(200);
         });
+}
+
+/// <summary>Used only by <c>dotnet ef migrations add ... --project src/Gatehouse.Chat</c>; never opens the database.</summary>
+internal sealed class ChatDbDesignTimeFactory : IDesignTimeDbContextFactory<ChatDbContext>
+{
+    public ChatDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<ChatDbContext>().UseSqlite("Data Source=design-time.db").Options);
 }
 
 /// <summary>
@@ -116,8 +124,9 @@ internal sealed class ConversationStore(IDbContextFactory<ChatDbContext> context
 internal static class ConversationExtensions
 {
     /// <summary>
-    /// The store, when <see cref="ChatAppOptions.DatabasePath"/> is set. The schema is created at start
-    /// (EnsureCreated): the app owns this file alone and has had one schema so far; migrations come with a second.
+    /// The store, when <see cref="ChatAppOptions.DatabasePath"/> is set, and its schema migrated at start-up
+    /// (EF Core migrations in Conversations/Migrations, docs/chat.md), so that the schema can change without losing
+    /// users' conversations.
     /// </summary>
     public static IServiceCollection AddConversations(this IServiceCollection services, ChatAppOptions options)
     {
@@ -125,17 +134,33 @@ internal static class ConversationExtensions
         {
             services.AddDbContextFactory<ChatDbContext>(o => o.UseSqlite($"Data Source={path}"));
             services.AddSingleton<ConversationStore>();
+            services.AddHostedService<ConversationsMigration>();
         }
 
         return services;
     }
+}
 
-    public static void EnsureConversationsCreated(this IServiceProvider services)
+/// <summary>
+/// Migrates chat.db in <see cref="IHostedLifecycleService.StartingAsync"/>, which runs before any hosted service
+/// starts, Kestrel included: no request meets an old schema, and an app whose database cannot be migrated does not
+/// start. The app owns this file alone, so no other process migrates it concurrently.
+/// </summary>
+internal sealed class ConversationsMigration(IDbContextFactory<ChatDbContext> contexts) : IHostedLifecycleService
+{
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        if (services.GetService<IDbContextFactory<ChatDbContext>>() is { } contexts)
-        {
-            using var db = contexts.CreateDbContext();
-            db.Database.EnsureCreated();
-        }
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Database.MigrateAsync(cancellationToken);
     }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

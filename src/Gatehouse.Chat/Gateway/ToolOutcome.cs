@@ -45,6 +45,24 @@ public sealed record ToolOutcome(string Text, bool IsError, bool Denied = false)
         }, IsError: false);
     }
 
+    /// <summary>
+    /// A call the provider ran itself (Responses API remote MCP tools): its output, or the error it reported. The
+    /// provider passes the gateway's JSON-RPC error on as text, so a denial is known by its code in that text.
+    /// </summary>
+    public static ToolOutcome From(McpServerToolResultContent result)
+    {
+        var outputs = result.Outputs ?? [];
+        if (outputs.OfType<ErrorContent>().FirstOrDefault() is { } error)
+        {
+            var message = error.Message;
+            return message.Contains(PolicyDeniedCode.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                ? new("Denied by Gatehouse policy: " + message, IsError: true, Denied: true)
+                : new(message, IsError: true);
+        }
+
+        return new(string.Join('\n', outputs.Select(c => c is TextContent t ? t.Text : c.ToString())), IsError: false);
+    }
+
     public static ToolOutcome From(Exception exception) => exception switch
     {
         McpProtocolException { ErrorCode: (McpErrorCode)PolicyDeniedCode } denied => new("Denied by Gatehouse policy: " + denied.Message, IsError: true, Denied: true),

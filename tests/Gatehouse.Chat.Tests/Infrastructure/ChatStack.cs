@@ -14,7 +14,8 @@ namespace Gatehouse.Chat.Tests.Infrastructure;
 /// <summary>
 /// Everything Gatehouse Chat runs with, each on 127.0.0.1 and stopped on dispose: the real gateway (built-in users
 /// alice in sales and bob in engineering), the Northwind MCP server behind it at <c>/northwind</c>, the scripted
-/// LLM, and two instances of the chat app as client routes: <c>/chat</c> with the LLM and <c>/runner</c> without one.
+/// LLM, and three instances of the chat app as client routes: <c>/chat</c> with the LLM, <c>/runner</c> without one,
+/// and <c>/responses</c> with the scripted Responses API, which calls Northwind through the gateway itself.
 /// </summary>
 internal sealed class ChatStack : IAsyncDisposable
 {
@@ -36,12 +37,18 @@ internal sealed class ChatStack : IAsyncDisposable
 
     public ScriptedLlm Llm { get; private set; } = default!;
 
+    /// <summary>The scripted Responses API behind <see cref="ResponsesUrl"/>, which calls MCP servers itself.</summary>
+    public ScriptedResponsesApi ResponsesApi { get; private set; } = default!;
+
     public LogSink ChatLogs { get; } = new();
 
     /// <summary>Where users open the chat with the LLM, and the one without.</summary>
     public Uri ChatUrl => new(Gateway.BaseUri, "/chat/");
 
     public Uri RunnerUrl => new(Gateway.BaseUri, "/runner/");
+
+    /// <summary>Where users open the chat whose LLM speaks the Responses API with remote MCP tools.</summary>
+    public Uri ResponsesUrl => new(Gateway.BaseUri, "/responses/");
 
     /// <summary>The chat app's own address, bypassing the gateway (as an attacker on the network would reach it).</summary>
     public string ChatDirectUrl { get; private set; } = "";
@@ -88,6 +95,8 @@ internal sealed class ChatStack : IAsyncDisposable
 
         Llm = await ScriptedLlm.StartAsync();
         _servers.Add(Llm);
+        ResponsesApi = await ScriptedResponsesApi.StartAsync();
+        _servers.Add(ResponsesApi);
 
         // A plain web app behind the gateway, which shows the headers it receives: its identity assertion is
         // genuine but made for another route.
@@ -107,6 +116,13 @@ internal sealed class ChatStack : IAsyncDisposable
             DatabasePath = Path.Combine(_directory, "chat.db"),
         });
         var runner = await StartChatAsync(new ChatAppOptions { Urls = "http://127.0.0.1:0", PublicUrl = new Uri(gatewayOrigin + "/runner/") });
+        var responses = await StartChatAsync(new ChatAppOptions
+        {
+            Urls = "http://127.0.0.1:0",
+            PublicUrl = new Uri(gatewayOrigin + "/responses/"),
+            Llm = new LlmOptions { Endpoint = ResponsesApi.Endpoint, ApiKey = ApiKey, Models = [Model], Api = LlmApi.Responses },
+            DatabasePath = Path.Combine(_directory, "responses-chat.db"),
+        });
 
         _routes = $$"""
               - name: chat
@@ -119,6 +135,12 @@ internal sealed class ChatStack : IAsyncDisposable
                 from: http://127.0.0.1
                 prefix: /runner/
                 to: {{runner}}
+                mcp:
+                  client: {}
+              - name: responses
+                from: http://127.0.0.1
+                prefix: /responses/
+                to: {{responses}}
                 mcp:
                   client: {}
               - name: echo

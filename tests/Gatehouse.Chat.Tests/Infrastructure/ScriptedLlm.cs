@@ -13,42 +13,16 @@ namespace Gatehouse.Chat.Tests.Infrastructure;
 /// Northwind's <c>query</c> tool; to a tool result it answers with text built from that result: a Markdown table of
 /// the rows, or the error.
 /// </summary>
-internal sealed class ScriptedLlm : IAsyncDisposable
+internal sealed class ScriptedLlm : ScriptedApi
 {
     public const string SalesByYearSql =
         "SELECT strftime('%Y', o.order_date) AS year, ROUND(SUM(d.unit_price * d.quantity * (1 - d.discount)), 2) AS sales " +
         "FROM orders o JOIN order_details d ON d.order_id = o.order_id GROUP BY year ORDER BY year";
 
-    private readonly TestUpstream _server;
+    public static Task<ScriptedLlm> StartAsync() => StartOnAsync(new ScriptedLlm(), "/v1/chat/completions");
 
-    private ScriptedLlm(TestUpstream server) => _server = server;
-
-    /// <summary>What the app sends as the OpenAI base URL (the SDK appends <c>/chat/completions</c>).</summary>
-    public Uri Endpoint => new(_server.BaseUri, "/v1");
-
-    /// <summary>Every request body received, in order.</summary>
-    public List<JsonNode> Requests { get; } = [];
-
-    /// <summary>The <c>Authorization</c> header of every request (the API key must arrive, and only here).</summary>
-    public List<string> Authorizations { get; } = [];
-
-    public static async Task<ScriptedLlm> StartAsync()
+    protected override async Task AnswerAsync(HttpContext context, JsonNode request, int number)
     {
-        ScriptedLlm? llm = null;
-        var server = await TestUpstream.StartAsync(app => app.MapPost("/v1/chat/completions", context => llm!.AnswerAsync(context)));
-        llm = new ScriptedLlm(server);
-        return llm;
-    }
-
-    private async Task AnswerAsync(HttpContext context)
-    {
-        var request = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted))!;
-        lock (Requests)
-        {
-            Requests.Add(request);
-            Authorizations.Add(context.Request.Headers.Authorization.ToString());
-        }
-
         var last = request["messages"]!.AsArray().Last()!;
         var model = request["model"]!.GetValue<string>();
         context.Response.ContentType = "text/event-stream";
@@ -73,7 +47,7 @@ internal sealed class ScriptedLlm : IAsyncDisposable
             var call = new JsonObject
             {
                 ["index"] = 0,
-                ["id"] = "call_" + Requests.Count,
+                ["id"] = "call_" + number,
                 ["type"] = "function",
                 ["function"] = new JsonObject { ["name"] = "query", ["arguments"] = "" },
             };
@@ -158,7 +132,7 @@ internal sealed class ScriptedLlm : IAsyncDisposable
         return "I could not run the query. The tool said: " + text;
     }
 
-    private static IEnumerable<string> Pieces(string text)
+    internal static IEnumerable<string> Pieces(string text)
     {
         for (var i = 0; i < text.Length; i += 24)
         {
@@ -180,6 +154,4 @@ internal sealed class ScriptedLlm : IAsyncDisposable
         await context.Response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n", context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }
-
-    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

@@ -12,7 +12,8 @@ public sealed class ToolCard(string callId, string server, string tool, string a
 
     public string Tool { get; } = tool;
 
-    public string Arguments { get; } = arguments;
+    /// <summary>Known when the call starts, or (a call the provider runs, Responses API) only when it is done.</summary>
+    public string Arguments { get; set; } = arguments;
 
     public long StartedAt { get; } = startedAt;
 
