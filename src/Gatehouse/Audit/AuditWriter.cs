@@ -24,6 +24,8 @@ internal sealed partial class AuditWriter(
 
     public static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(200);
 
+    private static readonly TimeSpan s_fillSlice = TimeSpan.FromMilliseconds(20);
+
     private static readonly TimeSpan[] s_retryDelays =
         [TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)];
 
@@ -81,7 +83,11 @@ internal sealed partial class AuditWriter(
         }
     }
 
-    /// <summary>Takes what is queued, then waits up to the batch window for more, until the batch is full.</summary>
+    /// <summary>
+    /// Takes what is queued, then waits up to the batch window for more, until the batch is full. It looks again every
+    /// <see cref="s_fillSlice"/> rather than waking for each record: under steady traffic a wake per record cost a
+    /// thread-pool hop and two cancellation sources per MCP message, on the same cores as the proxy.
+    /// </summary>
     private async Task FillAsync(List<AuditEntry> batch, CancellationToken abort)
     {
         var started = time.GetTimestamp();
@@ -98,19 +104,7 @@ internal sealed partial class AuditWriter(
                 return;
             }
 
-            using var window = new CancellationTokenSource(left, time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(window.Token, abort);
-            try
-            {
-                if (!await queue.Reader.WaitToReadAsync(linked.Token))
-                {
-                    return;
-                }
-            }
-            catch (OperationCanceledException) when (!abort.IsCancellationRequested)
-            {
-                return;
-            }
+            await Task.Delay(left < s_fillSlice ? left : s_fillSlice, time, abort);
         }
     }
 
