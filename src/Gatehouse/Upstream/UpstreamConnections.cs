@@ -49,12 +49,14 @@ internal sealed partial class UpstreamConnections(
 
     /// <summary>How long a replica remembers what it read from the vault, to spare the database on every request.</summary>
     private static readonly TimeSpan s_readCacheFor = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_routeCheckFor = TimeSpan.FromSeconds(30);
 
     private readonly ITimeLimitedDataProtector _stateProtector = dataProtection.CreateProtector("Gatehouse.Upstream.PendingAuthorization.v1").ToTimeLimitedDataProtector();
     private readonly IDataProtector _vaultProtector = dataProtection.CreateProtector("Gatehouse.Upstream.TokenVault.v1");
     private readonly IDataProtector _secretProtector = dataProtection.CreateProtector("Gatehouse.Upstream.ClientSecrets.v1");
     private readonly ConcurrentDictionary<(string Subject, string RouteId), SemaphoreSlim> _refreshLocks = new();
     private readonly ConcurrentDictionary<(string Subject, string RouteId), CachedRead> _reads = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _noConnectionsUntil = new(StringComparer.Ordinal);
 
     private sealed record CachedRead(UpstreamToken? Record, string? AccessToken, DateTimeOffset Until);
 
@@ -243,6 +245,7 @@ internal sealed partial class UpstreamConnections(
         // Another resource key of the same route (the upstream moved to another authorization server) is stale now.
         await db.UpstreamTokens.Where(t => t.Subject == payload.Subject && t.RouteId == payload.RouteId && t.Id != record.Id).ExecuteDeleteAsync(cancellationToken);
         _reads.TryRemove((payload.Subject, payload.RouteId), out _);
+        discovery.MarkNeedsOAuth(payload.RouteId);
     }
 
     private void Store(UpstreamToken record, UpstreamTokenSet tokens)
@@ -262,6 +265,12 @@ internal sealed partial class UpstreamConnections(
     /// </summary>
     public async ValueTask<UpstreamTokenResult> GetAccessTokenAsync(string subject, GatewayRoute route, CancellationToken cancellationToken)
     {
+        // Most MCP routes have no upstream OAuth: decide that per route, not with a vault read per user and route.
+        if (!discovery.IsKnown(route) && !await RouteHasConnectionsAsync(route.Id, cancellationToken))
+        {
+            return new(UpstreamTokenOutcome.NotNeeded);
+        }
+
         var key = (subject, route.Id);
         var now = time.GetUtcNow();
         var skew = state.Current.Config.UpstreamTokenRefreshSkew;
@@ -466,6 +475,31 @@ internal sealed partial class UpstreamConnections(
                 LogRevokeFailed(logger, route.Route.Id, ex.Message);
             }
         }
+    }
+
+    /// <summary>
+    /// For a route this replica has not seen ask for OAuth: whether any user is connected to it (through another
+    /// replica, or before a restart), checked at most every <see cref="s_routeCheckFor"/>. When one is, the route is
+    /// known to need OAuth from then on; when none is, requests go out without a TI and an upstream 401 teaches the
+    /// same (UpstreamChallengeTransform).
+    /// </summary>
+    private async ValueTask<bool> RouteHasConnectionsAsync(string routeId, CancellationToken cancellationToken)
+    {
+        if (_noConnectionsUntil.TryGetValue(routeId, out var until) && until > time.GetUtcNow())
+        {
+            return false;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        if (await db.UpstreamTokens.AnyAsync(t => t.RouteId == routeId, cancellationToken))
+        {
+            discovery.MarkNeedsOAuth(routeId);
+            return true;
+        }
+
+        _noConnectionsUntil[routeId] = time.GetUtcNow() + s_routeCheckFor;
+        return false;
     }
 
     private async Task<UpstreamToken?> FindAsync(string subject, string routeId, CancellationToken cancellationToken)

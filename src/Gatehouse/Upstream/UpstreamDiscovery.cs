@@ -47,6 +47,9 @@ internal sealed class UpstreamDiscovery(UpstreamHttp http, TimeProvider time)
     public bool IsKnown(GatewayRoute route) =>
         route.McpServer?.UpstreamOAuth2 is not null || route.McpServer?.AuthorizationServerUrl is not null || _needsOAuth.ContainsKey(route.Id);
 
+    /// <summary>Remembers that the route needs upstream OAuth, learnt elsewhere (a user of it is connected).</summary>
+    public void MarkNeedsOAuth(string routeId) => _needsOAuth[routeId] = true;
+
     private UpstreamAuthServer? Cached(string routeId) =>
         _cache.TryGetValue(routeId, out var entry) && entry.Until > time.GetUtcNow() ? entry.Server : null;
 
