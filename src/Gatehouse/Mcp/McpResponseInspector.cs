@@ -9,7 +9,7 @@ namespace Gatehouse.Mcp;
 /// stream is read event by event, and only the event carrying a watched response is rewritten: every other event
 /// (progress, notifications, server requests) goes to the client as soon as it is complete, unchanged.
 /// </summary>
-internal static class McpResponseInspector
+internal static partial class McpResponseInspector
 {
     /// <summary>The most a JSON answer that must be filtered may hold; a bigger one is refused rather than passed unfiltered.</summary>
     public const int MaxJsonResponseBytes = 16 * 1024 * 1024;
@@ -105,6 +105,19 @@ internal static class McpResponseInspector
                 await output.FlushAsync(context.CancellationToken);
             }
         }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or HttpRequestException)
+        {
+            // The client went away, or the MCP server's stream broke off. The headers are on the wire, so no status can
+            // say so any more; thrown on, YARP would try to clear the started response and fail. Resetting the
+            // connection is what YARP does when its own copy breaks: the client sees a cut stream, not a clean end.
+            if (!context.HttpContext.RequestAborted.IsCancellationRequested)
+            {
+                LogStreamBroken(context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(McpResponseInspector)),
+                    context.HttpContext.TraceIdentifier, ex.GetType().Name);
+            }
+
+            context.HttpContext.Abort();
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(chunk);
@@ -114,8 +127,8 @@ internal static class McpResponseInspector
     /// <summary>The event as it goes to the client: rewritten when its data is a watched response that changed.</summary>
     private static ReadOnlyMemory<byte> RewriteEvent(ReadOnlyMemory<byte> rawEvent, McpResponseWatch watch)
     {
-        var (data, lines) = ServerSentEventSplitter.Parse(rawEvent.Span);
-        if (data is null || McpResponseRewriter.Process(data.AsSpan(), watch) is not { } rewritten)
+        var (data, lines) = ServerSentEventSplitter.Parse(rawEvent);
+        if (data is not { } payload || McpResponseRewriter.Process(payload.Span, watch) is not { } rewritten)
         {
             return rawEvent;
         }
@@ -133,4 +146,8 @@ internal static class McpResponseInspector
         output.Write("\n\n"u8);
         return output.WrittenMemory;
     }
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Warning,
+        Message = "The MCP server's event stream broke off during request {RequestId} ({Error}); the client's connection was reset")]
+    private static partial void LogStreamBroken(ILogger logger, string requestId, string error);
 }

@@ -18,6 +18,9 @@ internal sealed class McpResponseWatch
 
     public bool IsEmpty => _listings.Count == 0 && _outcomes.Count == 0;
 
+    /// <summary>True when only outcomes are read: nothing in the answer can change, so no document needs building.</summary>
+    internal bool FiltersNothing => _listings.Count == 0;
+
     /// <summary>The answer to request <paramref name="rawId"/> is a listing of <paramref name="method"/> to filter.</summary>
     public void FilterListing(string rawId, string method) => _listings[rawId] = method;
 
@@ -59,6 +62,14 @@ internal static class McpResponseRewriter
     /// <summary>Processes one JSON payload; returns null when it passes unchanged.</summary>
     public static byte[]? Process(ReadOnlySpan<byte> json, McpResponseWatch watch)
     {
+        if (watch.FiltersNothing)
+        {
+            // The common case (tools/call and the like, watched for the audit log only): a forward-only read of the
+            // top-level members, without building a document or copying the payload.
+            ReadOutcomes(json, watch);
+            return null;
+        }
+
         JsonDocument document;
         try
         {
@@ -88,11 +99,118 @@ internal static class McpResponseRewriter
         }
     }
 
+    /// <summary>Records the outcome of every watched response in a message or a batch array; reads nothing else.</summary>
+    private static void ReadOutcomes(ReadOnlySpan<byte> json, McpResponseWatch watch)
+    {
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read())
+            {
+                return;
+            }
+
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                ReadOutcome(ref reader, json, watch);
+                return;
+            }
+
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return;
+            }
+
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    ReadOutcome(ref reader, json, watch);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON (or not ours to read): the client gets it as the upstream sent it, and no outcome is recorded.
+        }
+    }
+
+    /// <summary>
+    /// One message, the reader on its <c>{</c>: the same outcome <see cref="Observe"/> records, the error's code or 0,
+    /// for an id the watch knows. The id is compared as its raw JSON text, as <see cref="McpBodyInspector"/> took it
+    /// from the request.
+    /// </summary>
+    private static void ReadOutcome(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, McpResponseWatch watch)
+    {
+        string? rawId = null;
+        int? errorCode = null;
+        var isRequest = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                rawId = reader.TokenType is JsonTokenType.Number or JsonTokenType.String
+                    ? System.Text.Encoding.UTF8.GetString(json.Slice((int)reader.TokenStartIndex, (int)(reader.BytesConsumed - reader.TokenStartIndex)))
+                    : null;
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("error"u8))
+            {
+                reader.Read();
+                errorCode = ReadErrorCode(ref reader);
+            }
+            else
+            {
+                // A server request ("method") may reuse a client's id: its id names nothing the client asked.
+                isRequest |= reader.ValueTextEquals("method"u8);
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (rawId is not null && !isRequest && watch.IsWatched(rawId))
+        {
+            watch.SetOutcome(rawId, errorCode ?? 0);
+        }
+    }
+
+    /// <summary>The reader on an error's value: its integer <c>code</c>, else -32603 (internal error), as <see cref="Observe"/>.</summary>
+    private static int ReadErrorCode(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return -32603;
+        }
+
+        var code = -32603;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isCode = reader.ValueTextEquals("code"u8);
+            reader.Read();
+            if (isCode && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value))
+            {
+                code = value;
+            }
+
+            reader.Skip();
+        }
+
+        return code;
+    }
+
     /// <summary>Records the outcome of a watched response; true when it is a listing whose items must be filtered.</summary>
     private static bool Observe(JsonElement message, McpResponseWatch watch)
     {
-        if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("id"u8, out var id) || id.ValueKind is not (JsonValueKind.Number or JsonValueKind.String))
+        if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("id"u8, out var id) || id.ValueKind is not (JsonValueKind.Number or JsonValueKind.String) ||
+            message.TryGetProperty("method"u8, out _))
         {
+            // Not a response: a server request ("method") may reuse a client's id, and names nothing the client asked.
             return false;
         }
 

@@ -82,21 +82,27 @@ internal sealed class ServerSentEventSplitter
     /// The event's data (its <c>data:</c> lines joined with LF, §9.2.6), or null when it has none, and its other
     /// lines (<c>event:</c>, <c>id:</c>, <c>retry:</c>, comments) as received.
     /// </summary>
-    public static (byte[]? Data, List<ReadOnlyMemory<byte>> OtherLines) Parse(ReadOnlySpan<byte> rawEvent)
+    /// <remarks>
+    /// The returned memory points into <paramref name="rawEvent"/> when the event has one <c>data:</c> line (what MCP
+    /// servers send), so the caller must not reuse that buffer while it uses them; several lines are joined in a copy.
+    /// </remarks>
+    public static (ReadOnlyMemory<byte>? Data, List<ReadOnlyMemory<byte>> OtherLines) Parse(ReadOnlyMemory<byte> rawEvent)
     {
         var others = new List<ReadOnlyMemory<byte>>(2);
-        List<byte>? data = null;
-        var text = rawEvent.ToArray();
+        ReadOnlyMemory<byte>? first = null;
+        List<byte>? joined = null;
+        var text = rawEvent;
+        var span = rawEvent.Span;
         var lineStart = 0;
         for (var i = 0; i <= text.Length; i++)
         {
-            if (i < text.Length && text[i] is not ((byte)'\n' or (byte)'\r'))
+            if (i < text.Length && span[i] is not ((byte)'\n' or (byte)'\r'))
             {
                 continue;
             }
 
-            var line = text.AsMemory(lineStart, i - lineStart);
-            if (i < text.Length && text[i] == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+            var line = text.Slice(lineStart, i - lineStart);
+            if (i < text.Length && span[i] == '\r' && i + 1 < text.Length && span[i + 1] == '\n')
             {
                 i++;
             }
@@ -109,20 +115,21 @@ internal sealed class ServerSentEventSplitter
 
             if (line.Span.StartsWith("data:"u8))
             {
-                var value = line.Span[5..];
-                if (value.Length > 0 && value[0] == ' ')
+                var value = line[5..];
+                if (value.Length > 0 && value.Span[0] == ' ')
                 {
                     value = value[1..];
                 }
 
-                if (data is null)
+                if (first is null)
                 {
-                    data = [.. value];
+                    first = value;
                 }
                 else
                 {
-                    data.Add((byte)'\n');
-                    data.AddRange(value);
+                    joined ??= [.. first.Value.Span];
+                    joined.Add((byte)'\n');
+                    joined.AddRange(value.Span);
                 }
             }
             else
@@ -131,6 +138,6 @@ internal sealed class ServerSentEventSplitter
             }
         }
 
-        return (data?.ToArray(), others);
+        return (joined is not null ? new ReadOnlyMemory<byte>(joined.ToArray()) : first, others);
     }
 }

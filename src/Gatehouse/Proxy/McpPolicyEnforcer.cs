@@ -232,8 +232,9 @@ internal sealed partial class McpPolicyEnforcer(RequestDelegate next, IAuditSink
             JsonRpcId = message?.RawId,
             Method = message?.Method,
             Target = message?.Target,
-            // A copy: the body lives in a pooled buffer that is reused once the request ends, before the audit writer runs.
-            Arguments = message is { Arguments.Length: > 0 } ? message.Arguments.ToArray() : default,
+            // The body's pooled buffer, not a copy: the sink copies what it keeps before WriteAsync returns (IAuditSink),
+            // and copies nothing when arguments are off or over the cap.
+            Arguments = message?.Arguments ?? default,
             Decision = decision,
             Rule = rule,
             UpstreamStatus = upstreamStatus,

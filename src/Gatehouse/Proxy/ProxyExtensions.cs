@@ -60,7 +60,16 @@ internal static class ProxyExtensions
         if (context.ProxyResponse?.Content.Headers.ContentType?.MediaType == "text/event-stream")
         {
             // StartAsync alone only buffers the headers in Kestrel; a flush puts them on the wire.
-            await context.HttpContext.Response.Body.FlushAsync(context.CancellationToken);
+            try
+            {
+                await context.HttpContext.Response.Body.FlushAsync(context.CancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException && context.HttpContext.RequestAborted.IsCancellationRequested)
+            {
+                // The client is gone. Thrown on, YARP would try to clear a response whose headers may be out already.
+                context.SuppressResponseBody = true;
+                context.HttpContext.Abort();
+            }
         }
     }
 

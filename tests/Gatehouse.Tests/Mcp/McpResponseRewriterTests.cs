@@ -60,6 +60,36 @@ public sealed class McpResponseRewriterTests
         Assert.Equal(-32602, watch.OutcomeOf("5"));
     }
 
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":5,"result":{"content":[{"type":"text","text":"\"error\": no"}]}}""", "5", 0)]
+    [InlineData("""{"id":5,"jsonrpc":"2.0","error":{"message":"bad","code":-32602,"data":{"code":1}}}""", "5", -32602)]
+    [InlineData("""{"jsonrpc":"2.0","id":5,"error":{"code":"not a number"}}""", "5", -32603)]
+    [InlineData("""{"jsonrpc":"2.0","id":5,"error":"text"}""", "5", -32603)]
+    [InlineData("""{"jsonrpc":"2.0","id":"a\u0062","result":{}}""", "\"a\\u0062\"", 0)]
+    [InlineData("""[{"jsonrpc":"2.0","id":4,"result":{}},{"jsonrpc":"2.0","id":5,"error":{"code":-32001}}]""", "5", -32001)]
+    public void Process_OutcomeOnlyWatch_OutcomeReadWithoutRewriting(string answer, string rawId, int expected)
+    {
+        var watch = Watch();
+        watch.WatchOutcome(rawId);
+
+        Assert.Null(McpResponseRewriter.Process(Encoding.UTF8.GetBytes(answer), watch));
+        Assert.Equal(expected, watch.OutcomeOf(rawId));
+    }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":5,"method":"sampling/createMessage","params":{}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":6,"result":{}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":5,"result":""")]
+    [InlineData("not json")]
+    public void Process_OutcomeOnlyWatch_ServerRequestOtherIdOrBrokenJson_NoOutcome(string answer)
+    {
+        var watch = Watch();
+        watch.WatchOutcome("5");
+
+        Assert.Null(McpResponseRewriter.Process(Encoding.UTF8.GetBytes(answer), watch));
+        Assert.Null(watch.OutcomeOf("5"));
+    }
+
     [Fact]
     public void Process_BatchAnswer_OnlyTheListingFiltered()
     {
@@ -95,9 +125,9 @@ public sealed class McpResponseRewriterTests
     [Fact]
     public void Parse_MultiLineData_JoinedWithLineFeedOtherLinesKept()
     {
-        var (data, others) = ServerSentEventSplitter.Parse("id: 7\nevent: message\ndata: {\"a\":\ndata:1}\n\n"u8);
+        var (data, others) = ServerSentEventSplitter.Parse("id: 7\nevent: message\ndata: {\"a\":\ndata:1}\n\n"u8.ToArray());
 
-        Assert.Equal("{\"a\":\n1}", Encoding.UTF8.GetString(data!));
+        Assert.Equal("{\"a\":\n1}", Encoding.UTF8.GetString(data!.Value.Span));
         Assert.Equal(["id: 7", "event: message"], others.Select(l => Encoding.UTF8.GetString(l.Span)));
     }
 }
