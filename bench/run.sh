@@ -15,6 +15,8 @@
 #   BENCH_CONNECTIONS="1 16 64"
 #   BENCH_ACCESS_LOG=1         also measure a second Gatehouse with its access log on (target gatehouse+log)
 #   BENCH_POLICY=1             also measure a third Gatehouse with a policy and the audit log on (target gatehouse+policy)
+#   BENCH_POLICY_AUDIT=""      audit settings for that Gatehouse, as YAML flow mapping entries (e.g. "log: false" or
+#                              "enabled: false"), to tell the parts of its cost apart; the report names them
 #   BENCH_PIN=auto             1: wrk on BENCH_LOAD_CPU, every server on BENCH_SERVER_CPU (auto: 1 when nproc >= 2)
 #   BENCH_LOAD_CPU=0 BENCH_SERVER_CPU=1
 #   BENCH_NGINX_WORKERS        default 1 when pinned (one server core), auto otherwise
@@ -41,6 +43,7 @@ SETTLE_CHUNK=4
 CONNECTIONS=${BENCH_CONNECTIONS:-"1 16 64"}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-1}
 POLICY=${BENCH_POLICY:-1}
+POLICY_AUDIT=${BENCH_POLICY_AUDIT:-}
 GATEHOUSE_ENV=${BENCH_GATEHOUSE_ENV:-}
 BUILD=${BENCH_BUILD:-1}
 OUTPUT=${BENCH_OUTPUT:-$ROOT/bench/results/latest.md}
@@ -248,6 +251,9 @@ policy:
       and:
         - groups: {has: bench}
 EOF
+            if [[ -n $POLICY_AUDIT ]]; then
+                printf 'audit: {%s}\n' "$POLICY_AUDIT"
+            fi
         else
             printf 'audit:\n  enabled: false\n'
         fi
@@ -337,6 +343,11 @@ verify_policy() {
     status=$(tools_call "$target" 1 admin_echo)
     [[ $status == 200 ]] && grep -qF '"code":-32054' "$WORK/verify-$target.body" ||
         die "$target: a call of admin_echo answered $status, not the policy's denial:"$'\n'"$(head -c 2000 "$WORK/verify-$target.body")"
+    if [[ -n $POLICY_AUDIT ]]; then
+        # Audit settings changed for a breakdown run: the table and the log line may be off on purpose.
+        log "verified $target: admin_echo denied by the policy (audit: {$POLICY_AUDIT}, not checked)"
+        return
+    fi
     # The writer stores a batch within 200 ms of its first record.
     for _ in $(seq 20); do
         records=$(dotnet exec "$GATEHOUSE_DLL" audit --config "$config" --route echo-protected --json 2>/dev/null || true)
@@ -541,7 +552,8 @@ if [[ $POLICY == 1 ]]; then
     sleep 0.5   # the writer logs a batch within 200 ms of its first record
     audit_lines=$(grep -c 'Gatehouse.Audit\[6000\]' "$WORK/logs/gatehouse-policy.out" || true)
     policy_requests=$(awk '/^### / { on = ($2 == "gatehouse+policy" || $2 == "gatehouse+policy,") } on && /^BENCH / { sub(/.*requests=/, ""); n += $1 } END { print n + 0 }' "$WORK/wrk.txt")
-    audit_summary="Audit log lines by the end of the run: $audit_lines, for $policy_requests requests completed by wrk (settling, warm-up and rounds) and 2 sent by the check before."
+    [[ -n $POLICY_AUDIT ]] && audit_summary="Audit settings for this run: \`audit: {$POLICY_AUDIT}\`. "
+    audit_summary+="Audit log lines by the end of the run: $audit_lines, for $policy_requests requests completed by wrk (settling, warm-up and rounds) and 2 sent by the check before."
 fi
 
 # --- report ---------------------------------------------------------------------------------------------------------

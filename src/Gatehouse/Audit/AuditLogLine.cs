@@ -31,8 +31,21 @@ internal sealed partial class AuditLogLine(AuditConfig config, ILoggerFactory lo
         {
             LogRecord(_logger, level, AuditDecisions.ToText(entry.Decision), entry.Route, entry.Method, entry.Target, entry.Email, entry.ClientId,
                 entry.Rule, entry.UpstreamStatus, entry.ErrorCode, entry.LatencyMs, entry.RequestId, entry.SessionId, entry.JsonRpcId,
-                entry.Subject, entry.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), entry.Arguments);
+                entry.Subject, FormatTime(entry.Time), entry.Arguments);
         }
+    }
+
+    /// <summary>
+    /// ISO 8601 in UTC to the millisecond (<c>2026-12-01T15:04:05.123Z</c>), as the console timestamps are: the
+    /// round-trip format cut after the milliseconds, which formats several times faster than the equivalent custom
+    /// pattern, once per record.
+    /// </summary>
+    internal static string FormatTime(DateTimeOffset time)
+    {
+        Span<char> text = stackalloc char[40];
+        time.UtcDateTime.TryFormat(text, out _, "O", CultureInfo.InvariantCulture);
+        text[23] = 'Z';
+        return new string(text[..24]);
     }
 
     [LoggerMessage(EventId = 6000, EventName = "AuditRecord",

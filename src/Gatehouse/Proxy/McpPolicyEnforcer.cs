@@ -86,7 +86,7 @@ internal sealed partial class McpPolicyEnforcer(RequestDelegate next, IAuditSink
             return;
         }
 
-        var watch = Watch(route, user, request.Method, path, body);
+        var watch = Watch(route, user, request.Method, path, body, recordOutcomes: audit is not NullAuditSink);
         if (watch is not null)
         {
             context.Features.Set(watch);
@@ -106,15 +106,18 @@ internal sealed partial class McpPolicyEnforcer(RequestDelegate next, IAuditSink
     }
 
     /// <summary>
-    /// Listings are filtered unless no policy applies; outcomes are read for requests the audit log records. Null
-    /// when nothing in the answer needs reading, so most answers stream through untouched.
+    /// Listings are filtered unless no policy applies; outcomes are read for requests the audit log records (none
+    /// when <c>audit.enabled</c> is false). Null when nothing in the answer needs reading: the answer then streams
+    /// through YARP untouched.
     /// </summary>
-    private static McpResponseWatch? Watch(CompiledRoute route, GatewayUser? user, string httpMethod, string path, McpBody body)
+    private static McpResponseWatch? Watch(CompiledRoute route, GatewayUser? user, string httpMethod, string path, McpBody body, bool recordOutcomes)
     {
         McpResponseWatch? watch = null;
         foreach (var message in body.Messages)
         {
-            if (message.Kind != McpMessageKind.Request || message.RawId is null)
+            var filters = !route.Policy.IsUnrestricted &&
+                message.Method is McpMethods.ToolsList or McpMethods.PromptsList or McpMethods.ResourcesList or McpMethods.ResourceTemplatesList;
+            if (message.Kind != McpMessageKind.Request || message.RawId is null || !(recordOutcomes || filters))
             {
                 continue;
             }
@@ -126,10 +129,14 @@ internal sealed partial class McpPolicyEnforcer(RequestDelegate next, IAuditSink
                     usedWith == McpMethods.PromptsGet ? name : null,
                     usedWith == McpMethods.ResourcesRead ? name : null)).Allowed,
             };
-            watch.WatchOutcome(message.RawId);
-            if (!route.Policy.IsUnrestricted && message.Method is McpMethods.ToolsList or McpMethods.PromptsList or McpMethods.ResourcesList or McpMethods.ResourceTemplatesList)
+            if (recordOutcomes)
             {
-                watch.FilterListing(message.RawId, message.Method);
+                watch.WatchOutcome(message.RawId);
+            }
+
+            if (filters)
+            {
+                watch.FilterListing(message.RawId, message.Method!);
             }
         }
 
