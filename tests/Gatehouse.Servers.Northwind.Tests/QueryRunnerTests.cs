@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Gatehouse.Servers.Northwind.Data;
 using Gatehouse.Servers.Northwind.Query;
 using Gatehouse.Servers.Northwind.Tests.Infrastructure;
@@ -27,13 +26,13 @@ public sealed class QueryRunnerTests : IDisposable
     public void Execute_RunawayQuery_IsStoppedAtTheTimeLimit()
     {
         var runner = Runner(new QueryLimits { Timeout = TimeSpan.FromMilliseconds(300) });
-        var stopwatch = Stopwatch.StartNew();
 
+        // Runaway never ends on its own, so an answer at all means the limit stopped it; the message says which limit.
+        // (No wall-clock bound: a loaded CI machine may take longer to get there.)
         var result = runner.Execute(Runaway, TestContext.Current.CancellationToken);
 
         Assert.True(result.IsError);
         Assert.Contains("ran longer than the 0.3 s limit", result.Text, StringComparison.Ordinal);
-        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
     }
 
     [Fact]
@@ -42,10 +41,9 @@ public sealed class QueryRunnerTests : IDisposable
         var runner = Runner(new QueryLimits { Timeout = TimeSpan.FromSeconds(30) });
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         cts.CancelAfter(TimeSpan.FromMilliseconds(200));
-        var stopwatch = Stopwatch.StartNew();
 
+        // Had cancellation not stopped it, the 30 s limit would have, with an error result rather than this exception.
         Assert.ThrowsAny<OperationCanceledException>(() => runner.Execute(Runaway, cts.Token));
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"cancellation took {stopwatch.Elapsed}");
     }
 
     [Fact]

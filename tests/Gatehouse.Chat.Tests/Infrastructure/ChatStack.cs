@@ -247,7 +247,7 @@ internal sealed class ChatStack : IAsyncDisposable
             return;
         }
 
-        var gatewayErrors = stack.Gateway?.Logs.Errors.ToList() ?? [];
+        var gatewayErrors = stack.Gateway?.Logs.UnexpectedErrors.ToList() ?? [];
         var chatErrors = stack.ChatLogs.Errors.ToList();
         var chatLog = string.Join("\n", stack.ChatLogs.Entries.Select(e => e.Message));
         await stack.DisposeAsync();

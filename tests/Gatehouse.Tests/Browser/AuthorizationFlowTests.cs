@@ -63,7 +63,7 @@ public sealed partial class AuthorizationFlowTests(ChromiumFixture chromium) : B
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        var errors = _gateway?.Logs.Errors.ToList() ?? [];
+        var errors = _gateway?.Logs.UnexpectedErrors.ToList() ?? [];
         foreach (var server in new IAsyncDisposable?[] { _gateway, _client, _mcpServer })
         {
             if (server is not null)

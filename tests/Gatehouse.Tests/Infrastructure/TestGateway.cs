@@ -133,11 +133,20 @@ internal sealed class LogSink : ILoggerProvider
     public IEnumerable<LogEntry> Errors => Entries.Where(e => e.Level >= LogLevel.Error || e.Exception is not null);
 
     /// <summary>
-    /// <see cref="Errors"/> but the one EF Core logs by design when it first reads the migrations history of an empty
-    /// PostgreSQL database (the table does not exist yet).
+    /// <see cref="Errors"/> but what is no fault of the gateway: the error EF Core logs by design when it first reads the
+    /// migrations history of an empty PostgreSQL database (the table does not exist yet), and YARP's warnings that a
+    /// client went away in the middle of a request (a browser closing its page while one of its requests was still
+    /// being sent or answered), which come with the client's exception.
     /// </summary>
     public IEnumerable<LogEntry> UnexpectedErrors => Errors.Where(e => !(e.Category == "Microsoft.EntityFrameworkCore.Database.Command" && e.EventId == 20102 &&
-        e.Message.Contains("\"__EFMigrationsHistory\"", StringComparison.Ordinal)));
+        e.Message.Contains("\"__EFMigrationsHistory\"", StringComparison.Ordinal)) && !IsClientGone(e));
+
+    /// <summary>YARP's own classification (<c>ForwarderError</c>): the client's side of the copy failed or it cancelled.</summary>
+    private static bool IsClientGone(LogEntry entry) =>
+        entry.Category == "Yarp.ReverseProxy.Forwarder.HttpForwarder" && entry.Level < LogLevel.Error &&
+        (entry.Message.StartsWith("RequestBodyClient:", StringComparison.Ordinal) ||
+         entry.Message.StartsWith("ResponseBodyClient:", StringComparison.Ordinal) ||
+         entry.Message.StartsWith("RequestCanceled:", StringComparison.Ordinal));
 
     private sealed class SinkLogger(LogSink sink, string category) : ILogger
     {

@@ -80,7 +80,7 @@ public sealed class McpRoutesApiTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        var errors = _gateway?.Logs.Errors.ToList() ?? [];
+        var errors = _gateway?.Logs.UnexpectedErrors.ToList() ?? [];
         if (_gateway is not null)
         {
             await _gateway.DisposeAsync();
