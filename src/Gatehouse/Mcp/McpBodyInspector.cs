@@ -70,6 +70,14 @@ internal static class McpBodyInspector
     /// Tool names are 1 to 128 characters of A-Z, a-z, 0-9, <c>_</c>, <c>-</c> and <c>.</c> (MCP 2025-11-25, "Tool
     /// Names"): anything else could be read differently by the server than by a rule.
     /// </summary>
+    /// <summary>
+    /// The current token (an id: a number or a string) as its raw JSON text, quotes and escapes included. Ids are
+    /// compared in this form wherever the gateway matches a response to its request, so <c>1</c>, <c>"1"</c> and
+    /// <c>"\u0031"</c> stay three different ids, as they are on the wire.
+    /// </summary>
+    internal static string RawIdText(ref Utf8JsonReader reader, ReadOnlySpan<byte> json) =>
+        System.Text.Encoding.UTF8.GetString(json.Slice((int)reader.TokenStartIndex, (int)(reader.BytesConsumed - reader.TokenStartIndex)));
+
     public static bool IsValidToolName(string name)
     {
         if (name.Length is 0 or > 128)
@@ -173,7 +181,7 @@ internal static class McpBodyInspector
                 hasId = true;
                 if (reader.TokenType is JsonTokenType.Number or JsonTokenType.String)
                 {
-                    rawId = System.Text.Encoding.UTF8.GetString(body.Span.Slice((int)reader.TokenStartIndex, (int)(reader.BytesConsumed - reader.TokenStartIndex)));
+                    rawId = RawIdText(ref reader, body.Span);
                 }
 
                 reader.Skip();

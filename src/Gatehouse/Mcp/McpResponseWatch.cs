@@ -59,6 +59,9 @@ internal static class McpResponseRewriter
         _ => null,
     };
 
+    /// <summary>Whether answers to <paramref name="method"/> are listings that policy filters.</summary>
+    public static bool IsListing(string? method) => method is not null && Listing(method) is not null;
+
     /// <summary>Processes one JSON payload; returns null when it passes unchanged.</summary>
     public static byte[]? Process(ReadOnlySpan<byte> json, McpResponseWatch watch)
     {
@@ -154,9 +157,7 @@ internal static class McpResponseRewriter
             if (reader.ValueTextEquals("id"u8))
             {
                 reader.Read();
-                rawId = reader.TokenType is JsonTokenType.Number or JsonTokenType.String
-                    ? System.Text.Encoding.UTF8.GetString(json.Slice((int)reader.TokenStartIndex, (int)(reader.BytesConsumed - reader.TokenStartIndex)))
-                    : null;
+                rawId = reader.TokenType is JsonTokenType.Number or JsonTokenType.String ? McpBodyInspector.RawIdText(ref reader, json) : null;
                 reader.Skip();
             }
             else if (reader.ValueTextEquals("error"u8))

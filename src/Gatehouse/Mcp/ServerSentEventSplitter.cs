@@ -91,18 +91,17 @@ internal sealed class ServerSentEventSplitter
         var others = new List<ReadOnlyMemory<byte>>(2);
         ReadOnlyMemory<byte>? first = null;
         List<byte>? joined = null;
-        var text = rawEvent;
         var span = rawEvent.Span;
         var lineStart = 0;
-        for (var i = 0; i <= text.Length; i++)
+        for (var i = 0; i <= rawEvent.Length; i++)
         {
-            if (i < text.Length && span[i] is not ((byte)'\n' or (byte)'\r'))
+            if (i < rawEvent.Length && span[i] is not ((byte)'\n' or (byte)'\r'))
             {
                 continue;
             }
 
-            var line = text.Slice(lineStart, i - lineStart);
-            if (i < text.Length && span[i] == '\r' && i + 1 < text.Length && span[i + 1] == '\n')
+            var line = rawEvent.Slice(lineStart, i - lineStart);
+            if (i < rawEvent.Length && span[i] == '\r' && i + 1 < rawEvent.Length && span[i + 1] == '\n')
             {
                 i++;
             }

@@ -115,20 +115,13 @@ internal sealed partial class McpPolicyEnforcer(RequestDelegate next, IAuditSink
         McpResponseWatch? watch = null;
         foreach (var message in body.Messages)
         {
-            var filters = !route.Policy.IsUnrestricted &&
-                message.Method is McpMethods.ToolsList or McpMethods.PromptsList or McpMethods.ResourcesList or McpMethods.ResourceTemplatesList;
+            var filters = !route.Policy.IsUnrestricted && McpResponseRewriter.IsListing(message.Method);
             if (message.Kind != McpMessageKind.Request || message.RawId is null || !(recordOutcomes || filters))
             {
                 continue;
             }
 
-            watch ??= new McpResponseWatch
-            {
-                IsVisible = (usedWith, name) => route.Policy.Evaluate(new PolicyRequest(user, httpMethod, path, usedWith,
-                    usedWith == McpMethods.ToolsCall ? name : null,
-                    usedWith == McpMethods.PromptsGet ? name : null,
-                    usedWith == McpMethods.ResourcesRead ? name : null)).Allowed,
-            };
+            watch ??= new McpResponseWatch { IsVisible = VisibleTo(route, user, httpMethod, path) };
             if (recordOutcomes)
             {
                 watch.WatchOutcome(message.RawId);
@@ -142,6 +135,16 @@ internal sealed partial class McpPolicyEnforcer(RequestDelegate next, IAuditSink
 
         return watch;
     }
+
+    /// <summary>
+    /// Whether an item of a listing may be shown to this caller. Built here, not in <see cref="Watch"/>: a lambda there
+    /// would make the compiler allocate its captures on every call of <see cref="Watch"/>, watch or not.
+    /// </summary>
+    private static Func<string, string, bool> VisibleTo(CompiledRoute route, GatewayUser? user, string httpMethod, string path) =>
+        (usedWith, name) => route.Policy.Evaluate(new PolicyRequest(user, httpMethod, path, usedWith,
+            usedWith == McpMethods.ToolsCall ? name : null,
+            usedWith == McpMethods.PromptsGet ? name : null,
+            usedWith == McpMethods.ResourcesRead ? name : null)).Allowed;
 
     /// <summary>
     /// A request with any denied message: nothing goes to the server. A single request gets a JSON-RPC error naming no

@@ -64,9 +64,10 @@ internal static class ProxyExtensions
             {
                 await context.HttpContext.Response.Body.FlushAsync(context.CancellationToken);
             }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException && context.HttpContext.RequestAborted.IsCancellationRequested)
+            catch (Exception ex) when (ex is IOException or OperationCanceledException)
             {
-                // The client is gone. Thrown on, YARP would try to clear a response whose headers may be out already.
+                // The client is gone (a flush only writes to it). Thrown on, YARP would try to clear a response whose
+                // headers may be out already; McpResponseInspector resets the connection the same way.
                 context.SuppressResponseBody = true;
                 context.HttpContext.Abort();
             }
