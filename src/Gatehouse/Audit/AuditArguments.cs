@@ -68,7 +68,97 @@ internal sealed class AuditArguments(AuditArgumentsConfig config)
     /// number, object or array alike) of every property whose name contains one of <paramref name="redactKeys"/>
     /// (compared without case, after JSON unescaping so that <c>"pass\u0077ord"</c> is caught too).
     /// </summary>
-    public static string Redact(ReadOnlySpan<byte> json, IReadOnlyList<string> redactKeys)
+    public static string Redact(ReadOnlySpan<byte> json, IReadOnlyList<string> redactKeys) =>
+        AsIs(json, redactKeys) ?? Rewrite(json, redactKeys);
+
+    /// <summary>
+    /// The arguments' text itself when the copy below would give exactly that text, or null: compact printable ASCII
+    /// (nothing to unescape, no whitespace to drop), valid JSON, and no redacted key anywhere in it, not even inside a
+    /// value. Most tool arguments are like that, and checking costs a fraction of a copy through the writer, once per
+    /// audited message (docs/performance.md, "Policy and audit cost").
+    /// </summary>
+    internal static string? AsIs(ReadOnlySpan<byte> json, IReadOnlyList<string> redactKeys)
+    {
+        if (json.IsEmpty || json.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e) >= 0 || json.Contains((byte)'\\'))
+        {
+            return null;
+        }
+
+        if (ContainsAnyKey(json, redactKeys))
+        {
+            return null;
+        }
+
+        var reader = new Utf8JsonReader(json, s_readerOptions);
+        var end = 0L;
+        try
+        {
+            while (reader.Read())
+            {
+                // Between two tokens the copy writes only the separator: anything else (a space) would be dropped.
+                var gap = json[(int)end..(int)reader.TokenStartIndex];
+                if (gap.Length > 1 || (gap.Length == 1 && gap[0] is not ((byte)',' or (byte)':')))
+                {
+                    return null;
+                }
+
+                end = reader.BytesConsumed;
+                if (reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    // The reader takes the colon (and any whitespace around it) with the name.
+                    var name = reader.TokenStartIndex + reader.ValueSpan.Length + 2;
+                    if (end - name > 1)
+                    {
+                        return null;
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        return reader.CurrentDepth == 0 && end == json.Length ? Encoding.ASCII.GetString(json) : null;
+    }
+
+    /// <summary>Whether any key occurs anywhere in <paramref name="json"/> (ASCII, without case); true for a key that is not ASCII.</summary>
+    private static bool ContainsAnyKey(ReadOnlySpan<byte> json, IReadOnlyList<string> redactKeys)
+    {
+        var rented = json.Length <= 512 ? null : ArrayPool<byte>.Shared.Rent(json.Length);
+        try
+        {
+            Span<byte> lower = rented ?? stackalloc byte[512];
+            Ascii.ToLower(json, lower, out var written);
+            lower = lower[..written];
+            Span<byte> key = stackalloc byte[128];
+            foreach (var name in redactKeys)
+            {
+                if (name.Length > key.Length || !Ascii.IsValid(name))
+                {
+                    return true;
+                }
+
+                Ascii.ToLower(name, key, out var length);
+                if (lower.IndexOf(key[..length]) >= 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>The copy token by token that <see cref="Redact"/> describes.</summary>
+    internal static string Rewrite(ReadOnlySpan<byte> json, IReadOnlyList<string> redactKeys)
     {
         var output = new ArrayBufferWriter<byte>(json.Length + 32);
         try

@@ -22,6 +22,13 @@ internal sealed class AuditEntry
     public const int RuleLength = 1000;
     public const int DecisionLength = 16;
 
+    /// <summary>
+    /// The condition of the partial index on (Decision, Time). SQLite uses a partial index only for a query that states
+    /// this condition itself (sqlite.org/partialindex.html §3), so <see cref="AuditLogReader"/> adds it to a query for
+    /// any other decision; PostgreSQL infers it.
+    /// </summary>
+    public const string NotAllowedFilter = "\"Decision\" <> 'allowed'";
+
     /// <summary>Insertion order: records reach the table in the order the proxy wrote them.</summary>
     public long Id { get; set; }
 
@@ -88,8 +95,10 @@ internal sealed class AuditEntry
     /// </summary>
     public static string? Clean(string? value, int maxLength)
     {
-        if (value is null || (value.Length <= maxLength && !value.AsSpan().ContainsAnyInRange('\0', '\u001f') &&
-            !value.AsSpan().ContainsAnyInRange('\u007f', '\u009f') && !value.AsSpan().ContainsAnyInRange('\ud800', '\udfff')))
+        // Printable ASCII, the usual case, in one scan; anything else in the three scans of what must change.
+        if (value is null || (value.Length <= maxLength && (!value.AsSpan().ContainsAnyExceptInRange(' ', '~') ||
+            (!value.AsSpan().ContainsAnyInRange('\0', '\u001f') && !value.AsSpan().ContainsAnyInRange('\u007f', '\u009f') &&
+            !value.AsSpan().ContainsAnyInRange('\ud800', '\udfff')))))
         {
             return value;
         }

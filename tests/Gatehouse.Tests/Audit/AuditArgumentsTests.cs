@@ -31,6 +31,62 @@ public sealed class AuditArgumentsTests
         Assert.Equal(expected, Recorded(arguments));
     }
 
+    /// <summary>
+    /// The shortcut that records compact ASCII arguments as they are must give exactly what the copy through the JSON
+    /// writer gives, and step aside whenever it would not: every printable ASCII character inside a string, and inputs
+    /// the copy changes (whitespace, escapes, non-ASCII, a redacted key, broken JSON).
+    /// </summary>
+    [Theory]
+    [InlineData("""{"text":"The quick brown fox jumps over the lazy dog"}""", true)]
+    [InlineData("""{"sql":"select * from orders where id < 10 and name <> 'x' & 1","limit":10,"on":true,"off":false,"none":null}""", true)]
+    [InlineData("""[1,-2.5e+10,{"a":[[]],"b":{}},"x"]""", true)]
+    [InlineData("42", true)]
+    [InlineData("""{"a" :1}""", false)]
+    [InlineData("""{"a": 1}""", false)]
+    [InlineData("""{"a":1, "b":2}""", false)]
+    [InlineData(""" {"a":1}""", false)]
+    [InlineData("""{"a":1} """, false)]
+    [InlineData("{\"a\":\"tab\there\"}", false)]
+    [InlineData("""{"a":"caf\u00e9"}""", false)]
+    [InlineData("""{"a":"café"}""", false)]
+    [InlineData("""{"Password":"hunter2"}""", false)]
+    [InlineData("""{"note":"my TOKEN"}""", false)]
+    [InlineData("""{"a":1""", false)]
+    [InlineData("""{"a":1}{"b":2}""", false)]
+    [InlineData("""{"a":01}""", false)]
+    public void AsIs_OnlyWhenTheCopyWouldBeTheSame(string arguments, bool asIs)
+    {
+        var json = Encoding.UTF8.GetBytes(arguments);
+        var shortcut = AuditArguments.AsIs(json, AuditArgumentsConfig.DefaultRedactKeys);
+
+        Assert.Equal(asIs ? arguments : null, shortcut);
+        if (asIs)
+        {
+            Assert.Equal(arguments, RewriteOnly(json));
+        }
+    }
+
+    [Fact]
+    public void AsIs_EveryPrintableAsciiCharacterInAString_SameAsTheCopy()
+    {
+        for (var c = ' '; c <= '~'; c++)
+        {
+            var json = Encoding.ASCII.GetBytes($$"""{"k{{c}}":"v{{c}}"}""");
+            var shortcut = AuditArguments.AsIs(json, ["zzz"]);
+            if (c is '"' or '\\')
+            {
+                Assert.Null(shortcut);
+            }
+            else
+            {
+                Assert.Equal(RewriteOnly(json, ["zzz"]), shortcut);
+            }
+        }
+    }
+
+    private static string RewriteOnly(byte[] json, IReadOnlyList<string>? keys = null) =>
+        AuditArguments.Rewrite(json, keys ?? AuditArgumentsConfig.DefaultRedactKeys);
+
     [Fact]
     public void Render_ConfiguredKeys_OnlyThoseRedacted()
     {

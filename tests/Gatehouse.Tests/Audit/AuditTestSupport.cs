@@ -152,6 +152,24 @@ internal sealed class DirectDatabase : IAsyncDisposable
         return await db.AuditRecords.AsNoTracking().OrderBy(e => e.Id).ToListAsync(TestContext.Current.CancellationToken);
     }
 
+    /// <summary>SQLite's plan for <see cref="AuditLogReader.Query"/> (EXPLAIN QUERY PLAN), one line per step.</summary>
+    public async Task<string> SqliteQueryPlanAsync(AuditFilter filter)
+    {
+        await using var scope = _services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
+        await db.Database.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        await using var command = AuditLogReader.Query(db, filter).CreateDbCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        var plan = new StringBuilder();
+        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+        {
+            plan.AppendLine(reader.GetString(3));
+        }
+
+        return plan.ToString();
+    }
+
     public async Task<int> CountAsync()
     {
         await using var scope = _services.CreateAsyncScope();

@@ -91,13 +91,10 @@ namespace Gatehouse.Storage.Migrations.Sqlite
 
                     b.HasIndex("Time");
 
-                    b.HasIndex("Decision", "Time");
+                    b.HasIndex("Decision", "Time")
+                        .HasFilter("\"Decision\" <> 'allowed'");
 
                     b.HasIndex("Email", "Time");
-
-                    b.HasIndex("Route", "Time");
-
-                    b.HasIndex("Target", "Time");
 
                     b.ToTable("AuditRecords", (string)null);
                 });
