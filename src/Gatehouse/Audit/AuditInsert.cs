@@ -61,9 +61,11 @@ internal static class AuditInsert
     /// <summary>
     /// SQLite: the statement is prepared once per batch and run per row, binding by position through the library
     /// Microsoft.Data.Sqlite is built on (SQLitePCLRaw). Through <see cref="SqliteCommand"/> every run of the prepared
-    /// statement looked up each of its 16 parameters by name and converted every string to a new UTF-8 array, about as
-    /// much CPU as SQLite's own work for the row; <c>sqlite3_bind_text16</c> hands SQLite the string's UTF-16 as it is.
-    /// The connection and its transaction (begun by EF Core, so its busy timeout applies) stay Microsoft.Data.Sqlite's.
+    /// statement looked up each of its 16 parameters by name and converted every string to a new UTF-8 array, a large
+    /// part of each row's CPU on the proxy's core (docs/performance.md, "Third follow-up"); <c>sqlite3_bind_text16</c>
+    /// hands SQLite the string's UTF-16 as it is. The connection and its <c>BEGIN IMMEDIATE</c> transaction (begun by
+    /// EF Core, so Microsoft.Data.Sqlite's busy timeout applies to taking the write lock) stay Microsoft.Data.Sqlite's;
+    /// any failure throws a <see cref="SqliteException"/>, the transaction rolls back and the writer retries the batch.
     /// </summary>
     private static void InsertIntoSqlite(SqliteConnection connection, Statement statement, IReadOnlyList<AuditEntry> batch)
     {
