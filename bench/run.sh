@@ -388,38 +388,30 @@ cpu_ticks() {
     echo "$total"
 }
 
-# CPU time (clock ticks) of a .NET process's tiered-compilation thread(s) so far: the runtime names the thread
-# ".NET Tiered Compilation Worker" (comm keeps its first 15 characters). It exits when idle and starts again when
-# there is work, so a thread that ended between two readings is not counted: this reads low, never high.
-jit_ticks() {
-    local total=0 task comm stat
+# A .NET process's tiered-compilation threads and the CPU time (clock ticks) each has used so far, as "tid ticks"
+# lines. The runtime names the thread ".NET Tiered Compilation Worker" (comm keeps its first 15 characters); it exits
+# when idle and starts again when there is work, so readings are compared thread by thread (jit_ticks_between).
+jit_threads() {
+    local task comm stat
     for task in /proc/"$1"/task/*; do
         comm=$(cat "$task/comm" 2>/dev/null) || continue
         [[ $comm == ".NET Tiered Com"* ]] || continue
         stat=$(cat "$task/stat" 2>/dev/null) || continue
         read -r -a stat <<<"${stat##*) }"
-        total=$((total + stat[11] + stat[12]))
+        echo "${task##*/} $((stat[11] + stat[12]))"
     done
-    echo "$total"
 }
 
-# Per tiered-compilation thread of every .NET server (echo and Gatehouse processes): "tid ticks" lines. Comparing
-# two of these by thread keeps a thread that exited in between from making the difference negative.
+# The same for every .NET server (echo and Gatehouse processes).
 dotnet_jit_threads() {
-    local name task comm stat
+    local name
     for name in "${!PID_OF[@]}"; do
-        [[ $name == nginx ]] && continue
-        for task in /proc/"${PID_OF[$name]}"/task/*; do
-            comm=$(cat "$task/comm" 2>/dev/null) || continue
-            [[ $comm == ".NET Tiered Com"* ]] || continue
-            stat=$(cat "$task/stat" 2>/dev/null) || continue
-            read -r -a stat <<<"${stat##*) }"
-            echo "${task##*/} $((stat[11] + stat[12]))"
-        done
+        [[ $name == nginx ]] || jit_threads "${PID_OF[$name]}"
     done
 }
 
-# Ticks those threads used between two dotnet_jit_threads readings (threads alive at the second one).
+# Ticks the threads used between two readings, counting those alive at the second one (a thread that exited in
+# between is not counted: this reads low, never high or negative).
 jit_ticks_between() {
     awk 'NR == FNR { before[$1] = $2; next } { total += $2 - before[$1] } END { print total + 0 }' <(echo "$1") <(echo "$2")
 }
@@ -434,15 +426,15 @@ settle() {
     local target=$1 previous=0 rps seconds=0 line pid jit_before cpu_before jit cpu
     pid=${PID_OF[${SERVER[$target]}]}
     while ((seconds + SETTLE_CHUNK <= SETTLE_MAX)); do
-        jit_before=$(jit_ticks "$pid")
+        jit_before=$(jit_threads "$pid")
         cpu_before=$(cpu_ticks "$pid")
         line=$(run_wrk "$target" 16 "$SETTLE_CHUNK" "$target (settling)")
         seconds=$((seconds + SETTLE_CHUNK))
         rps=$(field rps "$line")
-        jit=$(($(jit_ticks "$pid") - jit_before))
+        jit=$(jit_ticks_between "$jit_before" "$(jit_threads "$pid")")
         cpu=$(($(cpu_ticks "$pid") - cpu_before))
         if awk -v a="$rps" -v b="$previous" -v jit="$jit" -v cpu="$cpu" \
-            'BEGIN { exit !(b > 0 && a >= b * 0.95 && a <= b * 1.05 && (jit <= 0 || jit <= cpu * 0.03)) }'; then
+            'BEGIN { exit !(b > 0 && a >= b * 0.95 && a <= b * 1.05 && jit <= cpu * 0.03) }'; then
             break
         fi
         previous=$rps

@@ -12,6 +12,7 @@ using System.Globalization;
 using System.Text;
 using Gatehouse.Audit;
 using Gatehouse.Configuration;
+using Gatehouse.Hosting;
 using Gatehouse.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -92,12 +93,7 @@ try
     await using (var file = new StreamWriter(Path.Combine(directory.FullName, "console.txt"), append: false, Encoding.UTF8) { AutoFlush = true })
     {
         Console.SetOut(TextWriter.Synchronized(file));
-        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(options =>
-        {
-            options.SingleLine = true;
-            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            options.UseUtcTimestamp = true;
-        }));
+        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(GatewayHost.ConfigureConsoleLine));
         var line = new AuditLogLine(config.Audit, loggers);
         var lines = new List<string>();
         Measure(() =>
