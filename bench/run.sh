@@ -17,6 +17,10 @@
 #   BENCH_POLICY=1             also measure a third Gatehouse with a policy and the audit log on (target gatehouse+policy)
 #   BENCH_POLICY_AUDIT=""      audit settings for that Gatehouse, as YAML flow mapping entries (e.g. "log: false" or
 #                              "enabled: false"), to tell the parts of its cost apart; the report names them
+#   BENCH_CONTROL=1            with BENCH_POLICY, also measure a fourth Gatehouse configured exactly as the first (target
+#                              control, its protected route with its own token): an A/A control whose ratio to
+#                              gatehouse+token shows how far two identical processes differ in the same run, which is
+#                              the resolution of the policy verdict
 #   BENCH_PIN=auto             1: wrk on BENCH_LOAD_CPU, every server on BENCH_SERVER_CPU (auto: 1 when nproc >= 2)
 #   BENCH_LOAD_CPU=0 BENCH_SERVER_CPU=1
 #   BENCH_NGINX_WORKERS        default 1 when pinned (one server core), auto otherwise
@@ -24,7 +28,7 @@
 #   BENCH_BUILD=1              0 skips `dotnet build` (use the binaries already built)
 #   BENCH_OUTPUT=bench/results/latest.md
 #   BENCH_PORT_BASE=18080      Gatehouse = base, echo = base+1, nginx = base+2, Gatehouse with access log = base+3,
-#                              Gatehouse with policy and audit = base+4
+#                              Gatehouse with policy and audit = base+4, control Gatehouse = base+5
 #
 # Targets: direct, nginx, gatehouse (public route /mcp), gatehouse+token and gatehouse+sa (the same Gatehouse process,
 # protected route /protected, with an OAuth access token or a service-account token), gatehouse+log (optional),
@@ -44,6 +48,8 @@ CONNECTIONS=${BENCH_CONNECTIONS:-"1 16 64"}
 ACCESS_LOG=${BENCH_ACCESS_LOG:-1}
 POLICY=${BENCH_POLICY:-1}
 POLICY_AUDIT=${BENCH_POLICY_AUDIT:-}
+CONTROL=${BENCH_CONTROL:-1}
+[[ $POLICY == 1 ]] || CONTROL=0
 GATEHOUSE_ENV=${BENCH_GATEHOUSE_ENV:-}
 BUILD=${BENCH_BUILD:-1}
 OUTPUT=${BENCH_OUTPUT:-$ROOT/bench/results/latest.md}
@@ -53,6 +59,7 @@ ECHO_PORT=$((PORT_BASE + 1))
 NGINX_PORT=$((PORT_BASE + 2))
 GATEHOUSE_LOG_PORT=$((PORT_BASE + 3))
 GATEHOUSE_POLICY_PORT=$((PORT_BASE + 4))
+GATEHOUSE_CONTROL_PORT=$((PORT_BASE + 5))
 LOAD_CPU=${BENCH_LOAD_CPU:-0}
 SERVER_CPU=${BENCH_SERVER_CPU:-1}
 PIN=${BENCH_PIN:-auto}
@@ -459,7 +466,7 @@ if [[ $BUILD == 1 ]]; then
 fi
 [[ -f $GATEHOUSE_DLL && -f $ECHO_DLL ]] || die "Release binaries missing; run without BENCH_BUILD=0"
 
-for port in "$GATEHOUSE_PORT" "$ECHO_PORT" "$NGINX_PORT" "$GATEHOUSE_LOG_PORT" "$GATEHOUSE_POLICY_PORT"; do
+for port in "$GATEHOUSE_PORT" "$ECHO_PORT" "$NGINX_PORT" "$GATEHOUSE_LOG_PORT" "$GATEHOUSE_POLICY_PORT" "$GATEHOUSE_CONTROL_PORT"; do
     port_in_use "$port" && die "port $port on 127.0.0.1 is in use; pick other ports with BENCH_PORT_BASE"
 done
 
@@ -477,6 +484,7 @@ mkdir -p "$WORK/logs"
 write_gatehouse_config gatehouse "$GATEHOUSE_PORT" plain
 write_gatehouse_config gatehouse-log "$GATEHOUSE_LOG_PORT" plain
 write_gatehouse_config gatehouse-policy "$GATEHOUSE_POLICY_PORT" policy
+write_gatehouse_config gatehouse-control "$GATEHOUSE_CONTROL_PORT" plain
 write_nginx_config
 
 # The service-account token, created as docs/service-accounts.md shows: the command opens the gateway's storage
@@ -507,9 +515,12 @@ declare -A SERVER=([direct]=echo [nginx]=nginx [gatehouse]=gatehouse [gatehouse+
 # The OAuth access token, as an MCP client gets it: sign in, authorization code with PKCE for the protected route's
 # URL as the resource (RFC 8707), token request. The same token is then sent with every request, as a client does
 # until it expires (access_token_lifetime, 1 h by default: longer than a run).
-access_token=$(python3 "$OAUTH_TOKEN_SCRIPT" --gateway "http://127.0.0.1:$GATEHOUSE_PORT" --resource "${URL[gatehouse+token]}" \
-    --client-id "$BENCH_CLIENT" --redirect-uri "$BENCH_REDIRECT_URI" --email "$BENCH_USER" --password-file "$WORK/password") \
-    || die "could not get an access token through the OAuth flow (bench/oauth-token.py)"
+oauth_token() {
+    python3 "$OAUTH_TOKEN_SCRIPT" --gateway "http://127.0.0.1:$1" --resource "$2" --client-id "$BENCH_CLIENT" \
+        --redirect-uri "$BENCH_REDIRECT_URI" --email "$BENCH_USER" --password-file "$WORK/password" ||
+        die "could not get an access token from the Gatehouse on port $1 through the OAuth flow (bench/oauth-token.py)"
+}
+access_token=$(oauth_token "$GATEHOUSE_PORT" "${URL[gatehouse+token]}")
 declare -A AUTHORIZATION=([gatehouse+token]="Bearer $access_token" [gatehouse+sa]="Bearer $sa_token")
 log "got an access token (${#access_token} characters) and a service-account token (${#sa_token} characters)"
 
@@ -535,11 +546,23 @@ if [[ $POLICY == 1 ]]; then
     SERVER[gatehouse+policy]=gatehouse-policy
     # Its own access token, by the same flow for the same user, client and route: a token is bound to the gateway that
     # issued it (issuer, signing key), so the first Gatehouse's token is not valid here.
-    policy_token=$(python3 "$OAUTH_TOKEN_SCRIPT" --gateway "http://127.0.0.1:$GATEHOUSE_POLICY_PORT" \
-        --resource "${URL[gatehouse+policy]}" --client-id "$BENCH_CLIENT" --redirect-uri "$BENCH_REDIRECT_URI" \
-        --email "$BENCH_USER" --password-file "$WORK/password") \
-        || die "could not get an access token from the policy Gatehouse through the OAuth flow (bench/oauth-token.py)"
+    policy_token=$(oauth_token "$GATEHOUSE_POLICY_PORT" "${URL[gatehouse+policy]}")
     AUTHORIZATION[gatehouse+policy]="Bearer $policy_token"
+fi
+
+if [[ $CONTROL == 1 ]]; then
+    # The A/A control: a process configured and started exactly as the first Gatehouse, measured on its protected
+    # route like gatehouse+token. gatehouse+policy is another process than gatehouse+token, so its ratio carries
+    # whatever two processes of the same build differ by (where the JIT and the GC placed things, which core's cache
+    # they share, the VM's neighbours); control ÷ gatehouse+token measures that in the same run.
+    start gatehouse-control env Logging__LogLevel__Default=Warning "${gatehouse_env[@]}" \
+        dotnet exec "$GATEHOUSE_DLL" serve --config "$WORK/gatehouse-control/gatehouse.yaml"
+    wait_ready gatehouse-control "http://127.0.0.1:$GATEHOUSE_CONTROL_PORT/healthz"
+    TARGETS+=(control)
+    URL[control]="http://127.0.0.1:$GATEHOUSE_CONTROL_PORT/protected"
+    SERVER[control]=gatehouse-control
+    control_token=$(oauth_token "$GATEHOUSE_CONTROL_PORT" "${URL[control]}")
+    AUTHORIZATION[control]="Bearer $control_token"
 fi
 
 for target in "${TARGETS[@]}"; do
@@ -630,6 +653,9 @@ fi
     if [[ $POLICY == 1 ]]; then
         echo "- gatehouse+policy: a third Gatehouse process, configured as the first but for a policy (top-level allow for the user's group; on the route a deny of \`mcp_tool: {starts_with: admin_}\` and a deny of group contractors with tool query) and the audit log at its defaults (arguments recorded with redaction, records in SQLite, one log line each at Information, written to a file); the same protected route, with an access token from the same flow for the same user and client. $audit_summary"
     fi
+    if [[ $CONTROL == 1 ]]; then
+        echo "- control: a fourth Gatehouse process, configured and started exactly as the first, measured like gatehouse+token on its own protected route with its own access token: an A/A control for the policy comparison, which is between two processes"
+    fi
     echo "- proxy CPU and echo CPU: user + system CPU time of the process (nginx: master and worker) per request during the rounds"
     echo
     # Per target and concurrency: req/s over all rounds, the median round's p50 and p99, CPU over all rounds.
@@ -686,16 +712,37 @@ fi
                 print ""
                 print "gatehouse+policy (a policy and the audit log on) against gatehouse+token (no policy, audit off): the same"
                 print "protected route and kind of token. Target: at most 10 % more cost, in throughput and in proxy CPU per request."
+                control = ("control" in tseen)
+                if (control) {
+                    print "The control columns compare two identical processes (control, gatehouse+token) in the same run: the"
+                    print "policy comparison cannot resolve a difference smaller than theirs, so a verdict is marked unresolved"
+                    print "when the control is more than 5 % off in throughput or CPU."
+                }
                 print ""
-                print "| connections | req/s ÷ gatehouse+token | throughput cost | p50 − gatehouse+token (µs) | proxy CPU − gatehouse+token (µs/req) | proxy CPU ÷ gatehouse+token | verdict (≤ 10 %) |"
-                print "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+                if (control) {
+                    print "| connections | req/s ÷ gatehouse+token | throughput cost | p50 − gatehouse+token (µs) | proxy CPU − gatehouse+token (µs/req) | proxy CPU ÷ gatehouse+token | verdict (≤ 10 %) | control: req/s ÷ gatehouse+token | control: proxy CPU ÷ gatehouse+token |"
+                    print "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+                } else {
+                    print "| connections | req/s ÷ gatehouse+token | throughput cost | p50 − gatehouse+token (µs) | proxy CPU − gatehouse+token (µs/req) | proxy CPU ÷ gatehouse+token | verdict (≤ 10 %) |"
+                    print "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+                }
                 for (i = 1; i <= nc; i++) {
                     c = conns[i]; a = c SUBSEP "gatehouse+policy"; b = c SUBSEP "gatehouse+token"
                     ratio = rps[a] / rps[b]; cost = (1 - ratio) * 100
                     cpu_a = ptk[a] * 1e6 / hz / req[a]; cpu_b = ptk[b] * 1e6 / hz / req[b]
                     cpu_cost = (cpu_a / cpu_b - 1) * 100
-                    printf "| %d | %.2f | %+.1f %% | %+d | %+.0f | %.2f | %s |\n", c, ratio, cost, p50[a] - p50[b], cpu_a - cpu_b, cpu_a / cpu_b,
-                        (cost <= 10 && cpu_cost <= 10 ? "met" : "**missed**")
+                    verdict = (cost <= 10 && cpu_cost <= 10 ? "met" : "**missed**")
+                    if (control) {
+                        k = c SUBSEP "control"
+                        control_rps = rps[k] / rps[b]; control_cpu = (ptk[k] * 1e6 / hz / req[k]) / cpu_b
+                        off = control_rps - 1; if (off < 0) off = -off
+                        cpu_off = control_cpu - 1; if (cpu_off < 0) cpu_off = -cpu_off
+                        if (cpu_off > off) off = cpu_off
+                        if (off > 0.05) verdict = verdict sprintf(" (unresolved: control %.0f %% off)", off * 100)
+                    }
+                    printf "| %d | %.2f | %+.1f %% | %+d | %+.0f | %.2f | %s |", c, ratio, cost, p50[a] - p50[b], cpu_a - cpu_b, cpu_a / cpu_b, verdict
+                    if (control) printf " %.2f | %.2f |", control_rps, control_cpu
+                    print ""
                 }
                 print ""
             }
