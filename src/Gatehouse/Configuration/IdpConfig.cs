@@ -78,10 +78,21 @@ internal sealed record BuiltinUser(string Email, string Name, IReadOnlyList<stri
     public override string ToString() => $"BuiltinUser {{ Email = {Email}, Name = {Name}, Groups = [{string.Join(", ", Groups)}] }}";
 }
 
-/// <summary>Lock an account after <see cref="MaxFailedAttempts"/> wrong passwords in a row, for <see cref="LockoutDuration"/>.</summary>
+/// <summary>
+/// Lock an account after <see cref="MaxFailedAttempts"/> wrong passwords in a row, for <see cref="LockoutDuration"/>;
+/// refuse a client address's sign-ins after <see cref="MaxFailedAttemptsPerAddress"/> failures within that time.
+/// </summary>
 internal sealed record LockoutConfig
 {
+    public const int DefaultMaxFailedAttemptsPerAddress = 50;
+
     public int MaxFailedAttempts { get; init; } = 5;
+
+    /// <summary>
+    /// Failed sign-ins from one client address (IPv6: one /64), across accounts, within <see cref="LockoutDuration"/>;
+    /// 0 switches the count off (for a gateway behind a proxy that counts instead, where every client has its address).
+    /// </summary>
+    public int MaxFailedAttemptsPerAddress { get; init; } = DefaultMaxFailedAttemptsPerAddress;
 
     public TimeSpan LockoutDuration { get; init; } = TimeSpan.FromMinutes(15);
 }

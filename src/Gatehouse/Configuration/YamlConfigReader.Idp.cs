@@ -16,7 +16,7 @@ internal sealed partial class YamlConfigReader
 
     private static readonly string[] s_builtinOnlyKeys = ["users", "users_file", "lockout"];
     private static readonly string[] s_oidcOnlyKeys = ["provider_url", "client_id", "client_secret", "scopes", "groups_claim", "authorization_url_params"];
-    private static readonly string[] s_lockoutKeys = ["max_failed_attempts", "lockout_duration"];
+    private static readonly string[] s_lockoutKeys = ["max_failed_attempts", "max_failed_attempts_per_address", "lockout_duration"];
     private static readonly string[] s_userKeys = ["email", "name", "groups", "password_hash"];
 
     private const string HashFix = "run `gatehouse users hash-password` and paste the line it prints";
@@ -186,6 +186,11 @@ internal sealed partial class YamlConfigReader
         if (OptionalWholeNumber(keys, "max_failed_attempts", "idp.lockout.max_failed_attempts", 1, 1000, "5") is { } max)
         {
             lockout = lockout with { MaxFailedAttempts = max };
+        }
+
+        if (OptionalWholeNumber(keys, "max_failed_attempts_per_address", "idp.lockout.max_failed_attempts_per_address", 0, 100_000, "50") is { } perAddress)
+        {
+            lockout = lockout with { MaxFailedAttemptsPerAddress = perAddress };
         }
 
         if (OptionalDuration(keys, "lockout_duration", "idp.lockout.lockout_duration") is { } duration)

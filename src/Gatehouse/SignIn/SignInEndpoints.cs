@@ -25,6 +25,7 @@ internal static partial class SignInEndpoints
 
     private const string WrongCredentials = "Wrong email or password.";
     private const string LockedOut = "Too many failed sign-in attempts for this account. Try again later.";
+    private const string AddressRefused = "Too many failed sign-in attempts from your network. Try again later.";
 
     private static readonly PasswordHasher<BuiltinUser> s_hasher = new();
 
@@ -53,7 +54,8 @@ internal static partial class SignInEndpoints
             : Task.FromResult<IResult>(SignInPage(context, antiforgery, SafeRedirect(redirect_uri), email: "", error: null, StatusCodes.Status200OK));
 
     private static async Task<IResult> SignInAsync(
-        HttpContext context, IAntiforgery antiforgery, GatewayState state, LoginLockoutStore lockouts, SessionStore sessions, ILogger<SessionStore> logger)
+        HttpContext context, IAntiforgery antiforgery, GatewayState state, LoginLockoutStore lockouts, AddressSignInLimiter addresses, SessionStore sessions,
+        ILogger<SessionStore> logger)
     {
         if (state.Current.Config.Idp is { Provider: IdpProvider.Oidc })
         {
@@ -80,6 +82,15 @@ internal static partial class SignInEndpoints
             return SignInPage(context, antiforgery, redirect, email, "Enter your email and password.", StatusCodes.Status400BadRequest);
         }
 
+        // The address first: it is in memory, and a refused address costs no database read and no password hash.
+        var address = context.Connection.RemoteIpAddress;
+        if (addresses.IsRefused(address, idp.Lockout, out var retryAfter))
+        {
+            Log.AddressRefusedAttempt(logger);
+            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            return SignInPage(context, antiforgery, redirect, email, AddressRefused, StatusCodes.Status429TooManyRequests);
+        }
+
         var key = email.ToLowerInvariant();
         if (await lockouts.LockedUntilAsync(key, cancellationToken) is not null)
         {
@@ -94,6 +105,11 @@ internal static partial class SignInEndpoints
         {
             var locked = await lockouts.RecordFailureAsync(key, idp.Lockout, cancellationToken);
             Log.SignInFailed(logger);
+            if (addresses.RecordFailure(address, idp.Lockout))
+            {
+                Log.AddressLimitReached(logger, AddressSignInLimiter.NetworkOf(address), idp.Lockout.MaxFailedAttemptsPerAddress, idp.Lockout.LockoutDuration);
+            }
+
             if (locked)
             {
                 Log.AccountLocked(logger, idp.Lockout.LockoutDuration);
@@ -207,5 +223,12 @@ internal static partial class SignInEndpoints
 
         [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "User {Email} signed out; every session of the user is revoked")]
         public static partial void SignedOut(ILogger logger, string email);
+
+        [LoggerMessage(EventId = 4005, Level = LogLevel.Warning,
+            Message = "{Limit} failed sign-ins from {Network} within {Window}: its sign-ins are refused until that window ends")]
+        public static partial void AddressLimitReached(ILogger logger, string network, int limit, TimeSpan window);
+
+        [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "Sign-in refused: too many failed sign-ins from the client's address")]
+        public static partial void AddressRefusedAttempt(ILogger logger);
     }
 }

@@ -16,6 +16,7 @@ internal static class SignInExtensions
         services.AddSingleton<SessionStore>();
         services.AddSingleton<ISessionUserAccessor>(sp => sp.GetRequiredService<SessionStore>());
         services.AddSingleton<LoginLockoutStore>();
+        services.AddSingleton<AddressSignInLimiter>();
         // Always: the consent and connected-apps pages use it too, and a reload may add `idp` to a running gateway.
         services.AddAntiforgery(options =>
         {

@@ -50,6 +50,7 @@ public sealed class IdpConfigTests
         Assert.Equal(["sales"], alice.Groups);
         Assert.Equal(TimeSpan.FromHours(8), idp.SessionLifetime);
         Assert.Equal(5, idp.Lockout.MaxFailedAttempts);
+        Assert.Equal(50, idp.Lockout.MaxFailedAttemptsPerAddress);
         Assert.Equal(TimeSpan.FromMinutes(15), idp.Lockout.LockoutDuration);
         Assert.Same(alice, idp.FindUser("ALICE@example.com"));
         Assert.DoesNotContain(s_hash, alice.ToString(), StringComparison.Ordinal);
@@ -62,13 +63,14 @@ public sealed class IdpConfigTests
             idp:
               provider: builtin
               session_lifetime: 1h30m
-              lockout: {"{"}max_failed_attempts: 3, lockout_duration: 2s{"}"}
+              lockout: {"{"}max_failed_attempts: 3, max_failed_attempts_per_address: 20, lockout_duration: 2s{"}"}
               users:
             {User("alice@example.com")}
             """);
 
         Assert.Equal(TimeSpan.FromMinutes(90), config.Idp!.SessionLifetime);
         Assert.Equal(3, config.Idp.Lockout.MaxFailedAttempts);
+        Assert.Equal(20, config.Idp.Lockout.MaxFailedAttemptsPerAddress);
         Assert.Equal(TimeSpan.FromSeconds(2), config.Idp.Lockout.LockoutDuration);
     }
 
@@ -247,6 +249,18 @@ public sealed class IdpConfigTests
 
         Assert.Equal("idp.lockout.max_failed_attempts", error.Key);
         Assert.Contains("whole number from 1 to 1000", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("100001")]
+    [InlineData("many")]
+    public void Read_BadMaxFailedAttemptsPerAddress_Error(string value)
+    {
+        var error = FailsOnce($"idp:\n  provider: builtin\n  lockout:\n    max_failed_attempts_per_address: {value}\n  users:\n{User("alice@example.com")}");
+
+        Assert.Equal("idp.lockout.max_failed_attempts_per_address", error.Key);
+        Assert.Contains("whole number from 0 to 100000", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

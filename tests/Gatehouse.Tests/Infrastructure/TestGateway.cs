@@ -44,7 +44,7 @@ internal sealed class TestGateway : IAsyncDisposable
     {
         var directory = Directory.CreateTempSubdirectory("gatehouse-test-").FullName;
         var configPath = Path.Combine(directory, "gatehouse.yaml");
-        if (extraTopLevelYaml?.Contains("data_dir:", StringComparison.Ordinal) != true)
+        if (!SetsTopLevelKey(extraTopLevelYaml, "data_dir"))
         {
             extraTopLevelYaml = $"data_dir: {directory}\n{extraTopLevelYaml}";
         }
@@ -78,11 +78,15 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <summary>The file a test gateway reads: loopback on a free port unless the extra YAML names an address.</summary>
     public static string Compose(string routesYaml, string? extraTopLevelYaml = null) =>
         $"""
-        {(extraTopLevelYaml?.Contains("address:", StringComparison.Ordinal) == true ? "" : "address: 127.0.0.1:0")}
+        {(SetsTopLevelKey(extraTopLevelYaml, "address") ? "" : "address: 127.0.0.1:0")}
         {extraTopLevelYaml}
         routes:
         {routesYaml}
         """;
+
+    /// <summary>Whether the YAML has <paramref name="key"/> at the top level (not a nested key that ends the same way).</summary>
+    private static bool SetsTopLevelKey(string? yaml, string key) =>
+        yaml?.Split('\n').Any(line => line.StartsWith(key + ":", StringComparison.Ordinal)) == true;
 
     public async ValueTask DisposeAsync()
     {

@@ -208,6 +208,56 @@ public abstract partial class SignInTests
     }
 
     [Fact]
+    public async Task SignIn_FailuresFromOneAddressAcrossAccounts_AddressRefusedEvenWithRightPassword()
+    {
+        // Password spraying: one wrong password on each of several accounts, none of them near its own lock-out.
+        await using var storage = await CreateStorageAsync();
+        await using var gateway = await StartAsync(storage, IdpYaml("{max_failed_attempts: 100, max_failed_attempts_per_address: 3, lockout_duration: 10m}"));
+        using var client = NewClient(gateway);
+        foreach (var email in new[] { "bob@example.com", "carol@example.com", "alice@example.com" })
+        {
+            using var failure = await PostSignInAsync(client, email, "Winter2026!");
+            Assert.Equal(HttpStatusCode.BadRequest, failure.StatusCode);
+        }
+
+        using (var refused = await PostSignInAsync(client, "alice@example.com", Password))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.Contains("from your network", await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            Assert.Equal(TimeSpan.FromMinutes(10), refused.Headers.RetryAfter?.Delta);
+            Assert.Null(SessionCookie(refused));
+        }
+
+        Assert.Contains(gateway.Logs.Entries, e => e.EventId == 4005 && e.Message.StartsWith("3 failed sign-ins from 127.0.0.1 within", StringComparison.Ordinal));
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.Message.Contains("Winter2026!", StringComparison.Ordinal));
+
+        // Another replica keeps its own count (in memory), and the account itself is not locked (one failure of 100).
+        await using var other = await StartAsync(storage, IdpYaml("{max_failed_attempts: 100, max_failed_attempts_per_address: 3, lockout_duration: 10m}"));
+        using var otherClient = NewClient(other);
+        Assert.NotNull(await SignInAsync(otherClient));
+    }
+
+    [Fact]
+    public async Task SignIn_SuccessesFromOneAddress_NotCountedAgainstIt()
+    {
+        await using var storage = await CreateStorageAsync();
+        await using var gateway = await StartAsync(storage, IdpYaml("{max_failed_attempts: 100, max_failed_attempts_per_address: 2, lockout_duration: 10m}"));
+        using var client = NewClient(gateway);
+
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.NotNull(await SignInAsync(client));
+        }
+
+        using (var failure = await PostSignInAsync(client, "alice@example.com", "wrong"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, failure.StatusCode);
+        }
+
+        Assert.NotNull(await SignInAsync(client));
+    }
+
+    [Fact]
     public async Task SignIn_NoAntiforgeryToken_400AndNoSession()
     {
         await using var storage = await CreateStorageAsync();
