@@ -55,7 +55,7 @@ internal static partial class SignInEndpoints
 
     private static async Task<IResult> SignInAsync(
         HttpContext context, IAntiforgery antiforgery, GatewayState state, LoginLockoutStore lockouts, AddressSignInLimiter addresses, SessionStore sessions,
-        ILogger<SessionStore> logger)
+        TimeProvider time, ILogger<SessionStore> logger)
     {
         if (state.Current.Config.Idp is { Provider: IdpProvider.Oidc })
         {
@@ -87,14 +87,15 @@ internal static partial class SignInEndpoints
         if (addresses.IsRefused(address, idp.Lockout, out var retryAfter))
         {
             Log.AddressRefusedAttempt(logger);
-            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            SetRetryAfter(context, retryAfter);
             return SignInPage(context, antiforgery, redirect, email, AddressRefused, StatusCodes.Status429TooManyRequests);
         }
 
         var key = email.ToLowerInvariant();
-        if (await lockouts.LockedUntilAsync(key, cancellationToken) is not null)
+        if (await lockouts.LockedUntilAsync(key, cancellationToken) is { } lockedUntil)
         {
             Log.LockedOutAttempt(logger);
+            SetRetryAfter(context, lockedUntil - time.GetUtcNow());
             return SignInPage(context, antiforgery, redirect, email, LockedOut, StatusCodes.Status429TooManyRequests);
         }
 
@@ -113,6 +114,7 @@ internal static partial class SignInEndpoints
             if (locked)
             {
                 Log.AccountLocked(logger, idp.Lockout.LockoutDuration);
+                SetRetryAfter(context, idp.Lockout.LockoutDuration);
                 return SignInPage(context, antiforgery, redirect, email, LockedOut, StatusCodes.Status429TooManyRequests);
             }
 
@@ -125,6 +127,10 @@ internal static partial class SignInEndpoints
         Log.SignedIn(logger, user.Email);
         return TypedResults.Redirect(redirect);
     }
+
+    /// <summary>Retry-After in whole seconds, rounded up and at least 1 (RFC 9110 §10.2.3).</summary>
+    private static void SetRetryAfter(HttpContext context, TimeSpan wait) =>
+        context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
     private static ContentHttpResult ShowSignOut(HttpContext context, IAntiforgery antiforgery)
     {

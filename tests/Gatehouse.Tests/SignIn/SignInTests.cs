@@ -163,12 +163,14 @@ public abstract partial class SignInTests
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
             Assert.Contains("Too many failed sign-in attempts", await third.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            Assert.Equal(TimeSpan.FromSeconds(2), third.Headers.RetryAfter?.Delta);
         }
 
         using (var locked = await PostSignInAsync(client, "ALICE@example.com", Password))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, locked.StatusCode);
             Assert.Null(SessionCookie(locked));
+            Assert.InRange(locked.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
         }
 
         // Released once the lock-out duration has passed: poll rather than assume how long that takes here.
