@@ -110,8 +110,11 @@ internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cac
         return resolved;
     }
 
-    /// <summary>Revokes every session of the user behind this cookie ("sign out everywhere"); returns that user's email.</summary>
-    public async Task<string?> RevokeAllAsync(string? cookieValue, CancellationToken cancellationToken)
+    /// <summary>
+    /// Revokes every session of the user behind this cookie ("sign out everywhere"); returns that user's email and the
+    /// protected ID token of this session (OpenID Connect sign-ins only), for signing out at the provider.
+    /// </summary>
+    public async Task<(string Email, string? ProtectedIdpIdToken)?> RevokeAllAsync(string? cookieValue, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(cookieValue) || cookieValue.Length > 100)
         {
@@ -122,15 +125,15 @@ internal sealed class SessionStore(IServiceScopeFactory scopes, IMemoryCache cac
         cache.Remove(id);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
-        var email = await db.UserSessions.Where(s => s.Id == id).Select(s => s.Email).FirstOrDefaultAsync(cancellationToken);
-        if (email is null)
+        var signedOut = await db.UserSessions.Where(s => s.Id == id).Select(s => new { s.Email, s.ProtectedIdpIdToken }).FirstOrDefaultAsync(cancellationToken);
+        if (signedOut is null)
         {
             return null;
         }
 
-        var sessionIds = await db.UserSessions.Where(s => s.Email == email && s.RevokedAt == null).Select(s => s.Id).ToListAsync(cancellationToken);
+        var sessionIds = await db.UserSessions.Where(s => s.Email == signedOut.Email && s.RevokedAt == null).Select(s => s.Id).ToListAsync(cancellationToken);
         await RevokeAsync(db, sessionIds, cancellationToken);
-        return email;
+        return (signedOut.Email, signedOut.ProtectedIdpIdToken);
     }
 
     /// <summary>Revokes one session, for example when its identity provider no longer vouches for the user.</summary>

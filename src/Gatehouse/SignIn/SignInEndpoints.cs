@@ -144,19 +144,32 @@ internal static partial class SignInEndpoints
             """, StatusCodes.Status200OK);
     }
 
-    private static async Task<IResult> SignOutAsync(HttpContext context, IAntiforgery antiforgery, SessionStore sessions, ILogger<SessionStore> logger)
+    private static async Task<IResult> SignOutAsync(
+        HttpContext context, IAntiforgery antiforgery, GatewayState state, SessionStore sessions, IdpTokenProtector protector, ILogger<SessionStore> logger)
     {
         if (await ReadValidFormAsync(context, antiforgery) is null)
         {
             return BadForm();
         }
 
-        if (await sessions.RevokeAllAsync(context.Request.Cookies[SessionStore.CookieName], context.RequestAborted) is { } email)
+        var signedOut = await sessions.RevokeAllAsync(context.Request.Cookies[SessionStore.CookieName], context.RequestAborted);
+        if (signedOut is { } user)
         {
-            Log.SignedOut(logger, email);
+            Log.SignedOut(logger, user.Email);
         }
 
         context.Response.Cookies.Delete(SessionStore.CookieName, SessionStore.CookieOptions(expires: null));
+
+        // Signed in through an OpenID Connect provider: end the provider's session too, or the next sign-in would pass
+        // straight through it without asking for credentials.
+        if (state.Current.Config.Idp is { Provider: IdpProvider.Oidc } &&
+            signedOut?.ProtectedIdpIdToken is { } protectedIdToken &&
+            protector.TryUnprotectIdToken(protectedIdToken) is { } idToken &&
+            await OidcSignIn.SignOutAtProviderAsync(context, idToken) is { } toProvider)
+        {
+            return toProvider;
+        }
+
         return TypedResults.Redirect(SignInPath);
     }
 

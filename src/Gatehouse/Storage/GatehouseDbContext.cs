@@ -187,6 +187,13 @@ internal sealed class UserSession
     /// <summary>The OpenID Connect provider's refresh token, protected with Data Protection; null for built-in users.</summary>
     public string? ProtectedIdpRefreshToken { get; set; }
 
+    /// <summary>
+    /// The OpenID Connect provider's ID token from sign-in, protected with Data Protection: sent back as
+    /// <c>id_token_hint</c> when the user signs out, so the provider ends its own session without asking who is
+    /// leaving (OpenID Connect RP-Initiated Logout 1.0 §2). Null for built-in users.
+    /// </summary>
+    public string? ProtectedIdpIdToken { get; set; }
+
     /// <summary>When the provider's access token expires: the session is re-checked with the provider before then.</summary>
     public DateTimeOffset? IdpAccessTokenExpiresAt { get; set; }
 

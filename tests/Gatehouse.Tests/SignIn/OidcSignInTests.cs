@@ -109,6 +109,74 @@ public abstract partial class OidcSignInTests
     }
 
     [Fact]
+    public async Task SignOut_OidcSession_EndsTheProviderSessionTooSoTheNextSignInAsksForCredentials()
+    {
+        await using var storage = await CreateStorageAsync();
+        await using var provider = await OidcTestProvider.StartAsync(s_alice);
+        await using var gateway = await StartGatewayAsync(storage, provider);
+        using var browser = new HeadlessBrowser();
+        using (var first = await SignInAsync(browser, gateway, provider))
+        {
+            await AssertRedirectAsync(first, "/app", gateway);
+        }
+
+        var row = await SingleSessionAsync(gateway);
+        Assert.NotNull(row.ProtectedIdpIdToken);
+        Assert.False(TokenShapes.Jwt().IsMatch(row.ProtectedIdpIdToken), "the ID token is stored protected");
+
+        // The control: while the provider's session lasts, signing in again passes through it without a login page.
+        using (var again = await browser.GetAsync(new Uri(gateway.BaseUri, "/.gatehouse/sign_in?redirect_uri=/app")))
+        using (var back = await browser.FollowAsync(again, StaysAwayFromGatewayPages(gateway)))
+        {
+            await AssertRedirectAsync(back, "/app", gateway);
+        }
+
+        using var signOutPage = await browser.GetAsync(new Uri(gateway.BaseUri, "/.gatehouse/sign_out"));
+        using var toProvider = await browser.SubmitFormAsync(signOutPage, []);
+        Assert.True(toProvider.StatusCode == HttpStatusCode.Redirect, $"sign-out answered {toProvider.StatusCode}: {await toProvider.Content.ReadAsStringAsync(Ct)}");
+        var endSession = HeadlessBrowser.NextLocation(toProvider);
+        Assert.Equal(provider.Issuer.Authority, endSession.Authority);
+        var query = System.Web.HttpUtility.ParseQueryString(endSession.Query);
+        Assert.True(TokenShapes.Jwt().IsMatch(query["id_token_hint"] ?? ""), "id_token_hint is the ID token of the sign-in");
+        Assert.Equal(new Uri(gateway.BaseUri, OidcSignIn.SignedOutPath).AbsoluteUri, query["post_logout_redirect_uri"]);
+        Assert.False(string.IsNullOrEmpty(query["state"]));
+        Assert.All(await AllSessionsAsync(gateway), s => Assert.NotNull(s.RevokedAt));
+
+        // The provider asks to confirm (its development page), signs the user out and sends the browser back.
+        using var confirm = await browser.FollowAsync(await browser.GetAsync(endSession));
+        using var signedOut = await browser.FollowAsync(await browser.SubmitFormAsync(confirm, new() { ["logout"] = "yes" }));
+        var html = await signedOut.Content.ReadAsStringAsync(Ct);
+        Assert.True(signedOut.StatusCode == HttpStatusCode.OK, $"{signedOut.StatusCode}: {html}");
+        Assert.Equal(OidcSignIn.SignedOutPath, signedOut.RequestMessage!.RequestUri!.AbsolutePath);
+        Assert.Contains("signed out of Gatehouse and of your identity provider", html, StringComparison.Ordinal);
+
+        // The provider's session is gone: the next sign-in shows its login page.
+        using var start = await browser.GetAsync(new Uri(gateway.BaseUri, "/.gatehouse/sign_in?redirect_uri=/app"));
+        using var login = await browser.FollowAsync(start);
+        Assert.Contains("name=\"login\"", await login.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.DoesNotContain(gateway.Logs.Entries, e => TokenShapes.Jwt().IsMatch(e.Message));
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.EventId == 4015);
+        AssertNoSignInErrors(gateway);
+    }
+
+    [Fact]
+    public async Task SignedOut_WithoutAValidState_SaysOnlyGatehouseSignedOut()
+    {
+        await using var storage = await CreateStorageAsync();
+        await using var provider = await OidcTestProvider.StartAsync(s_alice);
+        await using var gateway = await StartGatewayAsync(storage, provider);
+        using var browser = new HeadlessBrowser();
+
+        using var page = await browser.GetAsync(new Uri(gateway.BaseUri, OidcSignIn.SignedOutPath + "?state=forged"));
+        var html = await page.Content.ReadAsStringAsync(Ct);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("You are signed out of Gatehouse.", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("identity provider", html, StringComparison.Ordinal);
+        Assert.Contains(gateway.Logs.Entries, e => e.EventId == 4015);
+        AssertNoUnhandledExceptions(gateway);
+    }
+
+    [Fact]
     public async Task SignIn_CustomGroupsClaimAsSingleStringInIdToken_GroupsFromThatClaim()
     {
         await using var storage = await CreateStorageAsync();
@@ -636,6 +704,12 @@ public abstract partial class OidcSignInTests
         await using var scope = gateway.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDbContext>();
         return Assert.Single(await db.UserSessions.AsNoTracking().ToListAsync(Ct));
+    }
+
+    private static async Task<List<UserSession>> AllSessionsAsync(TestGateway gateway)
+    {
+        await using var scope = gateway.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<GatehouseDbContext>().UserSessions.AsNoTracking().ToListAsync(Ct);
     }
 
     private static async Task<int> SessionCountAsync(TestGateway gateway)

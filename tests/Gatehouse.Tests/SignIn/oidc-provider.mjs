@@ -52,6 +52,8 @@ const redirectUri = env.REDIRECT_URI || await firstLineOfStdin();
 const client = {
   client_id: env.CLIENT_ID,
   redirect_uris: [redirectUri],
+  // RP-Initiated Logout: the provider sends the browser back here after signing the user out.
+  post_logout_redirect_uris: [redirectUri.replace(/\/callback$/, '/signed_out')],
   grant_types: ['authorization_code', 'refresh_token'],
   response_types: ['code'],
   ...(env.CLIENT_SECRET

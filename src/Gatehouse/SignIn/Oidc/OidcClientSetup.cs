@@ -73,6 +73,7 @@ internal sealed class OidcClientSetup(ServerSecretStore secrets, GatewayState st
             // Relative: OpenIddict resolves it against the request, so the IdP sends the user back to the host they
             // signed in on (each host's callback must be registered at the IdP).
             RedirectUri = new Uri(OidcSignIn.CallbackPath, UriKind.Relative),
+            PostLogoutRedirectUri = new Uri(OidcSignIn.SignedOutPath, UriKind.Relative),
         };
         registration.Scopes.UnionWith(oidc.Scopes);
         // S256 only, never `plain` (RFC 7636 §4.2; OAuth 2.1 §4.1.1).

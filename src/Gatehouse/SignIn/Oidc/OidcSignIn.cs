@@ -28,6 +28,12 @@ internal static partial class OidcSignIn
     /// <summary>The redirection endpoint: register <c>https://{host}/.gatehouse/oidc/callback</c> at the provider.</summary>
     public const string CallbackPath = Prefix + "/callback";
 
+    /// <summary>
+    /// Where the provider sends the browser back after signing the user out there (OpenID Connect RP-Initiated Logout
+    /// 1.0 §3): register <c>https://{host}/.gatehouse/oidc/signed_out</c> at the provider as a post-logout redirect URI.
+    /// </summary>
+    public const string SignedOutPath = Prefix + "/signed_out";
+
     /// <summary>The one registration of the OpenIddict client: the configured provider.</summary>
     public const string RegistrationId = "gatehouse-idp";
 
@@ -56,6 +62,7 @@ internal static partial class OidcSignIn
         {
             client.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow();
             client.SetRedirectionEndpointUris(CallbackPath);
+            client.SetPostLogoutRedirectionEndpointUris(SignedOutPath);
             client.AddEventHandler(s_holdChallengeErrors);
             client.AddEventHandler(s_assumePkce);
 
@@ -64,6 +71,7 @@ internal static partial class OidcSignIn
             // The provider itself must be https unless it is on loopback (checked when the configuration is read).
             client.UseAspNetCore()
                 .EnableRedirectionEndpointPassthrough()
+                .EnablePostLogoutRedirectionEndpointPassthrough()
                 // Errors (the provider's, a bad or replayed state) reach CallbackAsync, which shows them as a page.
                 .EnableErrorPassthrough()
                 .DisableTransportSecurityRequirement()
@@ -87,18 +95,72 @@ internal static partial class OidcSignIn
     public static IEndpointRouteBuilder MapOidcCallback(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapMethods(CallbackPath, [HttpMethods.Get, HttpMethods.Post], CallbackAsync).WithOrder(-1).ExcludeFromDescription();
+        endpoints.MapMethods(SignedOutPath, [HttpMethods.Get, HttpMethods.Post], SignedOutAsync).WithOrder(-1).ExcludeFromDescription();
         return endpoints;
     }
 
     /// <summary>
-    /// Whether this request starts an OpenID Connect sign-in: the OpenIddict client then needs the authentication
-    /// middleware (which creates its per-request transaction) and the authorization server's host and scheme rules,
-    /// so that the redirect URI it computes matches the one the callback is reached on.
+    /// Whether this request starts an OpenID Connect sign-in or sign-out (the sign-in page's GET, the sign-out form's
+    /// POST): the OpenIddict client then needs the authentication middleware (which creates its per-request
+    /// transaction) and the authorization server's host and scheme rules, so that the redirect URIs it computes match
+    /// the ones the provider sends the browser back to.
     /// </summary>
     public static bool IsChallengeRequest(HttpContext context, GatewayState state) =>
-        HttpMethods.IsGet(context.Request.Method) &&
-        context.Request.Path.Equals(SignInEndpoints.SignInPath, StringComparison.OrdinalIgnoreCase) &&
-        state.Current.Config.Idp is { Provider: IdpProvider.Oidc };
+        state.Current.Config.Idp is { Provider: IdpProvider.Oidc } &&
+        (HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Equals(SignInEndpoints.SignInPath, StringComparison.OrdinalIgnoreCase) ||
+            HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(SignInEndpoints.SignOutPath, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Sends the browser to the provider's end-session endpoint with the ID token of the sign-in as
+    /// <c>id_token_hint</c> (OpenID Connect RP-Initiated Logout 1.0 §2), so the provider ends its own session too and
+    /// the next sign-in asks for credentials again. Gatehouse's sessions are revoked before this. Null when the
+    /// provider cannot be sent there (it advertises no <c>end_session_endpoint</c>, or discovery fails): the caller
+    /// then ends at the local sign-out page, as with the built-in provider.
+    /// </summary>
+    public static async Task<IResult?> SignOutAtProviderAsync(HttpContext context, string idToken)
+    {
+        var properties = new AuthenticationProperties { RedirectUri = SignInEndpoints.SignInPath };
+        properties.Items[OpenIddictClientAspNetCoreConstants.Properties.RegistrationId] = RegistrationId;
+        properties.Items[OpenIddictClientAspNetCoreConstants.Properties.IdentityTokenHint] = idToken;
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
+        try
+        {
+            await context.SignOutAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme, properties);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // OpenIddict refuses to sign out where the provider's configuration has no end-session endpoint.
+            Log.NoProviderSignOut(logger, ex.Message);
+            return null;
+        }
+
+        if (context.Items[ChallengeErrorItem] is (string error, string description))
+        {
+            Log.NoProviderSignOut(logger, $"{error} {description}");
+            return null;
+        }
+
+        return TypedResults.Empty;
+    }
+
+    /// <summary>
+    /// Where the provider sends the browser after its sign-out. Gatehouse's sessions ended before the browser left, so
+    /// this only checks the state (a sign-out this browser started; OpenIddict validates it) and says so.
+    /// </summary>
+    private static async Task<IResult> SignedOutAsync(HttpContext context, ILoggerFactory loggers)
+    {
+        var result = await context.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
+        var atProvider = result.Succeeded && context.GetOpenIddictClientResponse() is not { Error: not null };
+        if (!atProvider)
+        {
+            Log.NoProviderSignOut(loggers.CreateLogger(LogCategory), "the provider's answer did not carry a valid state");
+        }
+
+        return HtmlPage.Render(context, "Signed out", $"""
+            <p>{(atProvider ? "You are signed out of Gatehouse and of your identity provider." : "You are signed out of Gatehouse.")}</p>
+            <p><a href="{SignInEndpoints.SignInPath}">Sign in again</a></p>
+            """, StatusCodes.Status200OK);
+    }
 
     /// <summary>Sends the browser to the provider (302); it comes back to <see cref="CallbackPath"/>, then to <paramref name="returnPath"/>.</summary>
     public static async Task<IResult> ChallengeAsync(HttpContext context, OidcProviderConfig oidc, string returnPath)
@@ -215,11 +277,14 @@ internal static partial class OidcSignIn
 
         var name = identity.Name is { } n ? n[..Math.Min(n.Length, 320)] : email;
         var refreshToken = result.Properties.GetTokenValue(OpenIddictClientAspNetCoreConstants.Tokens.RefreshToken);
+        var idToken = result.Properties.GetTokenValue(OpenIddictClientAspNetCoreConstants.Tokens.BackchannelIdentityToken) ??
+            result.Properties.GetTokenValue(OpenIddictClientAspNetCoreConstants.Tokens.FrontchannelIdentityToken);
         var accessTokenExpires = ReadDate(result.Properties.GetTokenValue(OpenIddictClientAspNetCoreConstants.Tokens.BackchannelAccessTokenExpirationDate));
         var (cookieValue, session) = await sessions.CreateAsync(email, name, identity.Groups ?? [], idp.SessionLifetime, context.RequestAborted, s =>
         {
             s.Subject = subject;
             s.ProtectedIdpRefreshToken = string.IsNullOrEmpty(refreshToken) ? null : protector.Protect(refreshToken);
+            s.ProtectedIdpIdToken = string.IsNullOrEmpty(idToken) ? null : protector.ProtectIdToken(idToken);
             s.IdpAccessTokenExpiresAt = accessTokenExpires ?? time.GetUtcNow() + IdpSessionRefresher.AssumedAccessTokenLifetime;
             s.IdpCheckUntil = s.ExpiresAt;
         });
@@ -282,5 +347,8 @@ internal static partial class OidcSignIn
 
         [LoggerMessage(EventId = 4014, Level = LogLevel.Information, Message = "The provider issued no refresh token for {Email}: the session will not be re-checked with the provider (ask for offline access, see docs/identity-providers.md)")]
         public static partial void NoRefreshToken(ILogger logger, string email);
+
+        [LoggerMessage(EventId = 4015, Level = LogLevel.Warning, Message = "Signed out of Gatehouse only, not at the OpenID Connect provider: {Reason}")]
+        public static partial void NoProviderSignOut(ILogger logger, string reason);
     }
 }

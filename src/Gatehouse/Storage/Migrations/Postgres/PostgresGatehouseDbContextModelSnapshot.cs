@@ -320,6 +320,9 @@ namespace Gatehouse.Storage.Migrations.Postgres
                         .HasMaxLength(320)
                         .HasColumnType("character varying(320)");
 
+                    b.Property<string>("ProtectedIdpIdToken")
+                        .HasColumnType("text");
+
                     b.Property<string>("ProtectedIdpRefreshToken")
                         .HasColumnType("text");
 

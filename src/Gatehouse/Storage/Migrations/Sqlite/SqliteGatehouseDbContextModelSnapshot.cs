@@ -310,6 +310,9 @@ namespace Gatehouse.Storage.Migrations.Sqlite
                         .HasMaxLength(320)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ProtectedIdpIdToken")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("ProtectedIdpRefreshToken")
                         .HasColumnType("TEXT");
 
