@@ -260,6 +260,21 @@ public abstract partial class SignInTests
     }
 
     [Fact]
+    public async Task OidcPages_BuiltinProvider_NotFoundPages()
+    {
+        await using var storage = await CreateStorageAsync();
+        await using var gateway = await StartAsync(storage);
+        using var client = NewClient(gateway);
+
+        foreach (var path in new[] { "/.gatehouse/oidc/callback?code=x&state=y", "/.gatehouse/oidc/signed_out?state=y" })
+        {
+            using var response = await client.GetAsync(path, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Contains("not configured on this gateway", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task SignIn_NoAntiforgeryToken_400AndNoSession()
     {
         await using var storage = await CreateStorageAsync();

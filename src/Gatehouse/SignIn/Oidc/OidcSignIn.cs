@@ -147,8 +147,14 @@ internal static partial class OidcSignIn
     /// Where the provider sends the browser after its sign-out. Gatehouse's sessions ended before the browser left, so
     /// this only checks the state (a sign-out this browser started; OpenIddict validates it) and says so.
     /// </summary>
-    private static async Task<IResult> SignedOutAsync(HttpContext context, ILoggerFactory loggers)
+    private static async Task<IResult> SignedOutAsync(HttpContext context, GatewayState state, ILoggerFactory loggers)
     {
+        if (state.Current.Config.Idp is not { Provider: IdpProvider.Oidc })
+        {
+            // The OpenIddict client has no registration to check a state against.
+            return ErrorPage(context, "Sign-in through an OpenID Connect provider is not configured on this gateway.", error: null, StatusCodes.Status404NotFound);
+        }
+
         var result = await context.AuthenticateAsync(OpenIddictClientAspNetCoreDefaults.AuthenticationScheme);
         var atProvider = result.Succeeded && context.GetOpenIddictClientResponse() is not { Error: not null };
         if (!atProvider)
