@@ -524,26 +524,30 @@ access_token=$(oauth_token "$GATEHOUSE_PORT" "${URL[gatehouse+token]}")
 declare -A AUTHORIZATION=([gatehouse+token]="Bearer $access_token" [gatehouse+sa]="Bearer $sa_token")
 log "got an access token (${#access_token} characters) and a service-account token (${#sa_token} characters)"
 
+# add_gatehouse_target TARGET NAME PORT PATH VAR=value...: starts the Gatehouse process NAME (its configuration is
+# $WORK/NAME/gatehouse.yaml, listening on PORT) with those environment variables and the BENCH_GATEHOUSE_ENV ones,
+# waits until it answers, and adds TARGET, which wrk loads at PATH on it.
+add_gatehouse_target() {
+    local target=$1 name=$2 port=$3 path=$4
+    shift 4
+    start "$name" env "$@" "${gatehouse_env[@]}" dotnet exec "$GATEHOUSE_DLL" serve --config "$WORK/$name/gatehouse.yaml"
+    wait_ready "$name" "http://127.0.0.1:$port/healthz"
+    TARGETS+=("$target")
+    URL[$target]="http://127.0.0.1:$port$path"
+    SERVER[$target]=$name
+}
+
 if [[ $ACCESS_LOG == 1 ]]; then
     # The access log goes to a file, as a service manager or container runtime would take it, not to a terminal.
-    start gatehouse-log env Logging__LogLevel__Default=Information "${gatehouse_env[@]}" \
-        dotnet exec "$GATEHOUSE_DLL" serve --config "$WORK/gatehouse-log/gatehouse.yaml"
-    wait_ready gatehouse-log "http://127.0.0.1:$GATEHOUSE_LOG_PORT/healthz"
-    TARGETS+=(gatehouse+log)
-    URL[gatehouse+log]="http://127.0.0.1:$GATEHOUSE_LOG_PORT/mcp"
-    SERVER[gatehouse+log]=gatehouse-log
+    add_gatehouse_target gatehouse+log gatehouse-log "$GATEHOUSE_LOG_PORT" /mcp Logging__LogLevel__Default=Information
 fi
 
 if [[ $POLICY == 1 ]]; then
     # The same configuration as the first Gatehouse but for the policy and the audit log, whose defaults are on. Its
     # log lines (category Gatehouse.Audit, Information) are part of auditing, so that category is at Information while
     # the rest stays at Warning as in the first process (no access log); they go to a file like gatehouse+log's.
-    start gatehouse-policy env Logging__LogLevel__Default=Warning Logging__LogLevel__Gatehouse.Audit=Information "${gatehouse_env[@]}" \
-        dotnet exec "$GATEHOUSE_DLL" serve --config "$WORK/gatehouse-policy/gatehouse.yaml"
-    wait_ready gatehouse-policy "http://127.0.0.1:$GATEHOUSE_POLICY_PORT/healthz"
-    TARGETS+=(gatehouse+policy)
-    URL[gatehouse+policy]="http://127.0.0.1:$GATEHOUSE_POLICY_PORT/protected"
-    SERVER[gatehouse+policy]=gatehouse-policy
+    add_gatehouse_target gatehouse+policy gatehouse-policy "$GATEHOUSE_POLICY_PORT" /protected \
+        Logging__LogLevel__Default=Warning Logging__LogLevel__Gatehouse.Audit=Information
     # Its own access token, by the same flow for the same user, client and route: a token is bound to the gateway that
     # issued it (issuer, signing key), so the first Gatehouse's token is not valid here.
     policy_token=$(oauth_token "$GATEHOUSE_POLICY_PORT" "${URL[gatehouse+policy]}")
@@ -555,12 +559,7 @@ if [[ $CONTROL == 1 ]]; then
     # route like gatehouse+token. gatehouse+policy is another process than gatehouse+token, so its ratio carries
     # whatever two processes of the same build differ by (where the JIT and the GC placed things, which core's cache
     # they share, the VM's neighbours); control ÷ gatehouse+token measures that in the same run.
-    start gatehouse-control env Logging__LogLevel__Default=Warning "${gatehouse_env[@]}" \
-        dotnet exec "$GATEHOUSE_DLL" serve --config "$WORK/gatehouse-control/gatehouse.yaml"
-    wait_ready gatehouse-control "http://127.0.0.1:$GATEHOUSE_CONTROL_PORT/healthz"
-    TARGETS+=(control)
-    URL[control]="http://127.0.0.1:$GATEHOUSE_CONTROL_PORT/protected"
-    SERVER[control]=gatehouse-control
+    add_gatehouse_target control gatehouse-control "$GATEHOUSE_CONTROL_PORT" /protected Logging__LogLevel__Default=Warning
     control_token=$(oauth_token "$GATEHOUSE_CONTROL_PORT" "${URL[control]}")
     AUTHORIZATION[control]="Bearer $control_token"
 fi

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Threading.RateLimiting;
 using Gatehouse.Configuration;
 using Gatehouse.ResourceServer;
@@ -50,8 +49,7 @@ internal sealed partial class RateLimitEnforcer(
             }, context.RequestAborted);
         }
 
-        var seconds = Math.Max(1, (int)Math.Ceiling(refused.RetryAfter.TotalSeconds));
-        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var seconds = RetryAfter.Set(context.Response, refused.RetryAfter);
         var message = $"Too many requests ({refused.Kind} limit of this route); retry after {seconds} s.";
         await (route.IsMcpServer
             ? JsonRpcErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, JsonRpcErrors.RateLimited, message)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Encodings.Web;
 using Gatehouse.Authorization;
 using Gatehouse.Configuration;
@@ -84,10 +83,10 @@ internal static partial class SignInEndpoints
 
         // The address first: it is in memory, and a refused address costs no database read and no password hash.
         var address = context.Connection.RemoteIpAddress;
-        if (addresses.IsRefused(address, idp.Lockout, out var retryAfter))
+        if (addresses.IsRefused(address, idp.Lockout, out var wait))
         {
             Log.AddressRefusedAttempt(logger);
-            SetRetryAfter(context, retryAfter);
+            RetryAfter.Set(context.Response, wait);
             return SignInPage(context, antiforgery, redirect, email, AddressRefused, StatusCodes.Status429TooManyRequests);
         }
 
@@ -95,7 +94,7 @@ internal static partial class SignInEndpoints
         if (await lockouts.LockedUntilAsync(key, cancellationToken) is { } lockedUntil)
         {
             Log.LockedOutAttempt(logger);
-            SetRetryAfter(context, lockedUntil - time.GetUtcNow());
+            RetryAfter.Set(context.Response, lockedUntil - time.GetUtcNow());
             return SignInPage(context, antiforgery, redirect, email, LockedOut, StatusCodes.Status429TooManyRequests);
         }
 
@@ -114,7 +113,7 @@ internal static partial class SignInEndpoints
             if (locked)
             {
                 Log.AccountLocked(logger, idp.Lockout.LockoutDuration);
-                SetRetryAfter(context, idp.Lockout.LockoutDuration);
+                RetryAfter.Set(context.Response, idp.Lockout.LockoutDuration);
                 return SignInPage(context, antiforgery, redirect, email, LockedOut, StatusCodes.Status429TooManyRequests);
             }
 
@@ -127,10 +126,6 @@ internal static partial class SignInEndpoints
         Log.SignedIn(logger, user.Email);
         return TypedResults.Redirect(redirect);
     }
-
-    /// <summary>Retry-After in whole seconds, rounded up and at least 1 (RFC 9110 §10.2.3).</summary>
-    private static void SetRetryAfter(HttpContext context, TimeSpan wait) =>
-        context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
     private static ContentHttpResult ShowSignOut(HttpContext context, IAntiforgery antiforgery)
     {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Gatehouse.Configuration;
 using Gatehouse.Proxy;
 using Gatehouse.Storage;
@@ -118,7 +117,7 @@ internal sealed partial class IdpSessionRefresher(
 
         // Read under the lease: the refresh token is the latest one any replica stored.
         var session = await db.UserSessions.AsNoTracking().FirstAsync(s => s.Id == sessionId, cancellationToken);
-        if (session.ProtectedIdpRefreshToken is null || !TryUnprotect(session.ProtectedIdpRefreshToken, out var refreshToken))
+        if (session.ProtectedIdpRefreshToken is null || protector.TryUnprotect(session.ProtectedIdpRefreshToken) is not { } refreshToken)
         {
             // The Data Protection key ring lost the key: nobody can ask the provider about this user any more.
             await sessions.RevokeSessionAsync(sessionId, cancellationToken);
@@ -195,20 +194,6 @@ internal sealed partial class IdpSessionRefresher(
         else
         {
             LogLeaseLost(logger, session.Email);
-        }
-    }
-
-    private bool TryUnprotect(string protectedToken, out string refreshToken)
-    {
-        try
-        {
-            refreshToken = protector.Unprotect(protectedToken);
-            return true;
-        }
-        catch (CryptographicException)
-        {
-            refreshToken = "";
-            return false;
         }
     }
 
